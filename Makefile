@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test venv index serve bench eval clean
+
+venv: $(STAMP)
+
+# Reinstall when pyproject.toml changes (the stamp is older than it).
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/husbot index examples/statens-hus
+	$(VENV)/bin/husbot chat
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/husbot bench --output docs/benchmarks.md
+
+eval: $(STAMP)
+	$(VENV)/bin/husbot eval eval/qa_dev.jsonl
+
+clean:
+	rm -rf $(VENV) var

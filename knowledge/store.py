@@ -1,0 +1,244 @@
+"""The embedded store: SQLite (via sqlite-utils) is the source of truth, FAISS a rebuildable vector index beside it.
+
+Everything outside this module talks to `Store`, so a server database can replace SQLite later.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Protocol
+
+import numpy as np
+import sqlite_utils
+
+from .errors import IncompatibleStore
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Document:
+    path: str
+    name: str
+    title: str
+    sha256: str
+    publisher: str = ""
+    date: str = ""
+    kind: str = "report"
+    pilots: list[str] = field(default_factory=list)
+    visibility: str = "programme"
+    id: int | None = None
+    n_passages: int = 0
+
+
+@dataclass
+class Passage:
+    text: str
+    shadow: str = ""
+    section_no: str = ""
+    section_title: str = ""
+    page: int | None = None
+    seq: int = 0
+    pilots: list[str] = field(default_factory=list)
+    lessons: list[str] = field(default_factory=list)
+    date: str = ""
+    kind: str = "report"
+    visibility: str = "programme"
+    dup_of: int | None = None
+    doc_id: int | None = None
+    id: int | None = None
+    # filled when read back together with its document
+    document: str = ""
+    title: str = ""
+
+
+def _m1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["documents"].create({"id": int, "path": str, "name": str, "title": str, "publisher": str, "date": str,
+                            "kind": str, "pilots": str, "visibility": str, "sha256": str, "n_passages": int,
+                            "indexed_at": float}, pk="id", not_null={"path"}, if_not_exists=True)
+    db["documents"].create_index(["path"], unique=True, if_not_exists=True)
+    db["passages"].create({"id": int, "doc_id": int, "seq": int, "section_no": str, "section_title": str,
+                           "page": int, "text": str, "shadow": str, "pilots": str, "lessons": str, "date": str,
+                           "kind": str, "visibility": str, "dup_of": int},
+                          pk="id", foreign_keys=[("doc_id", "documents", "id")], if_not_exists=True)
+    db["passages"].create_index(["doc_id", "seq"], if_not_exists=True)
+    db["embeddings"].create({"passage_id": int, "vector": bytes}, pk="passage_id", if_not_exists=True)
+
+
+# Numbered migrations; other parts of husbot add their tables by appending here (owned by knowledge/).
+MIGRATIONS = [_m1]
+
+
+class Store(Protocol):
+    """The small interface the rest of husbot uses; `SQLiteStore` is the embedded implementation."""
+
+    def replace_document(self, doc: Document, passages: list[Passage], vectors: np.ndarray) -> int: ...
+    def delete_document(self, path: str) -> None: ...
+    def documents(self) -> list[Document]: ...
+    def document_by_path(self, path: str) -> Document | None: ...
+    def passages(self) -> list[Passage]: ...
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def generation(self) -> int: ...
+
+
+class SQLiteStore:
+    def __init__(self, home: Path, model: str | None = None, dim: int | None = None):
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.path = self.home / "husbot.db"
+        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+        if model is not None:
+            self.check_model(model, dim)
+
+    # -- schema ---------------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = 0
+        if "meta" in self.db.table_names():
+            row = self.db.execute("select value from meta where key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise IncompatibleStore(
+                f"{self.path}: schema version {version} is newer than this husbot understands ({len(MIGRATIONS)}); "
+                "upgrade husbot or choose another HUSBOT_HOME")
+        with self.db.conn:
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+                migration(self.db)
+                self.db["meta"].upsert({"key": "schema_version", "value": str(number)}, pk="key")
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("select value from meta where key=?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value) -> None:
+        self.db["meta"].upsert({"key": key, "value": str(value)}, pk="key")
+
+    def check_model(self, model: str, dim: int | None) -> None:
+        """Refuse to mix vectors of two models in one data folder."""
+        stored = self.get_meta("embed_model")
+        if stored is None:
+            with self.db.conn:
+                self.set_meta("embed_model", model)
+                if dim:
+                    self.set_meta("embed_dim", dim)
+            return
+        if stored != model or (dim and self.get_meta("embed_dim") not in (None, str(dim))):
+            raise IncompatibleStore(
+                f"{self.path}: built with embedding model '{stored}' (dim {self.get_meta('embed_dim')}), "
+                f"not '{model}'; use another HUSBOT_HOME or re-index into an empty one")
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation", "0"))
+
+    # -- writes (each one transaction: a crash leaves the old or the new state) ----------------------------
+    def replace_document(self, doc: Document, passages: list[Passage], vectors: np.ndarray) -> int:
+        if len(passages) != len(vectors):
+            raise ValueError("one vector per passage")
+        with self.db.conn:
+            old = self.document_by_path(doc.path)
+            if old is not None:
+                self._delete(old.id)
+            row = {"path": doc.path, "name": doc.name, "title": doc.title, "publisher": doc.publisher,
+                   "date": doc.date, "kind": doc.kind, "pilots": json.dumps(doc.pilots, ensure_ascii=False),
+                   "visibility": doc.visibility, "sha256": doc.sha256, "n_passages": len(passages),
+                   "indexed_at": time.time()}
+            doc_id = self.db["documents"].insert(row).last_pk
+            for p, vec in zip(passages, vectors):
+                pid = self.db["passages"].insert({
+                    "doc_id": doc_id, "seq": p.seq, "section_no": p.section_no, "section_title": p.section_title,
+                    "page": p.page, "text": p.text, "shadow": p.shadow,
+                    "pilots": json.dumps(p.pilots, ensure_ascii=False), "lessons": json.dumps(p.lessons),
+                    "date": p.date or doc.date, "kind": p.kind or doc.kind, "visibility": p.visibility or doc.visibility,
+                    "dup_of": None}).last_pk
+                p.id, p.doc_id = pid, doc_id
+                self.db["embeddings"].insert({"passage_id": pid,
+                                              "vector": np.asarray(vec, dtype=np.float32).tobytes()})
+            self._bump()
+        doc.id = doc_id
+        return doc_id
+
+    def delete_document(self, path: str) -> None:
+        with self.db.conn:
+            old = self.document_by_path(path)
+            if old is not None:
+                self._delete(old.id)
+                self._bump()
+
+    def set_duplicates(self, pairs: dict[int, int | None]) -> None:
+        with self.db.conn:
+            self.db.execute("update passages set dup_of = null")
+            for pid, dup in pairs.items():
+                self.db.execute("update passages set dup_of=? where id=?", [dup, pid])
+
+    def _delete(self, doc_id: int) -> None:
+        self.db.execute("delete from embeddings where passage_id in (select id from passages where doc_id=?)", [doc_id])
+        self.db.execute("delete from passages where doc_id=?", [doc_id])
+        self.db.execute("delete from documents where id=?", [doc_id])
+
+    def _bump(self) -> None:
+        self.set_meta("generation", self.generation() + 1)
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    @staticmethod
+    def _doc(row: dict) -> Document:
+        return Document(path=row["path"], name=row["name"], title=row["title"], sha256=row["sha256"],
+                        publisher=row["publisher"] or "", date=row["date"] or "", kind=row["kind"] or "",
+                        pilots=json.loads(row["pilots"] or "[]"), visibility=row["visibility"] or "programme",
+                        id=row["id"], n_passages=row["n_passages"] or 0)
+
+    def documents(self) -> list[Document]:
+        return [self._doc(r) for r in self.db["documents"].rows_where(order_by="name")]
+
+    def document_by_path(self, path: str) -> Document | None:
+        rows = list(self.db["documents"].rows_where("path = ?", [path]))
+        return self._doc(rows[0]) if rows else None
+
+    def passages(self) -> list[Passage]:
+        sql = ("select p.*, d.name as document, d.title as title from passages p join documents d on d.id = p.doc_id "
+               "order by p.doc_id, p.seq")
+        out = []
+        for r in self.db.query(sql):
+            out.append(Passage(text=r["text"], shadow=r["shadow"], section_no=r["section_no"] or "",
+                               section_title=r["section_title"] or "", page=r["page"], seq=r["seq"],
+                               pilots=json.loads(r["pilots"] or "[]"), lessons=json.loads(r["lessons"] or "[]"),
+                               date=r["date"] or "", kind=r["kind"] or "", visibility=r["visibility"] or "programme",
+                               dup_of=r["dup_of"], doc_id=r["doc_id"], id=r["id"], document=r["document"],
+                               title=r["title"]))
+        return out
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        ids, vecs = [], []
+        for pid, blob in self.db.execute("select passage_id, vector from embeddings order by passage_id"):
+            ids.append(pid)
+            vecs.append(np.frombuffer(blob, dtype=np.float32))
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, int(self.get_meta("embed_dim", "384"))), np.float32)
+        return np.asarray(ids, dtype=np.int64), np.vstack(vecs)
+
+    def counts(self) -> dict:
+        return {t: self.db[t].count for t in ("documents", "passages", "embeddings")}
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+
+def atomic_write(path: Path, writer) -> None:
+    """Write through a temporary file and rename, so readers see the old file or the new one, never half."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
