@@ -3,21 +3,8 @@ from __future__ import annotations
 
 import re
 
+from knowledge.pilots import PILOTS, pilots_in
 from knowledge.textnorm import fold
-
-# Names and places per pilot, with OCR variants (../shared/notes/users.md §7); matched on folded text.
-PILOT_TERMS = {
-    "Stad": ["stad", "selje", "nordfjordeid", "nordfjord", "distriktshub vestland", "fjordspenn", "nordfjordradet",
-             "fjordane ipr", "norec"],
-    "Orkland": ["orkland", "orkanger", "orkdal", "meldal", "agdenes", "snillfjord", "orkdalsregionen",
-                "utenforskapsprogrammet", "innovasjonshub orkland", "lakseregionen", "thams innovasjon"],
-    "Narvik": ["narvik", "ofoten", "ballangen", "tysfjord", "evenes", "sentrumsgarden", "narvikgarden",
-               "morketidsmagi", "bank of pains", "narvikregionen"],
-    "Lyngdal": ["lyngdal", "lygdal", "audnedal", "regionlab lister", "regionlabben", "listersamarbeidet",
-                "lister ipr", "lister regionen", "listerregionen", "haegebostad"],
-}
-PILOTS = list(PILOT_TERMS)
-_PILOT_RE = {p: re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\w*") for p, terms in PILOT_TERMS.items()}
 
 LESSON_RULES = {
     "lesson": r"\b(?:erfaring(?:er|ene)?\s+(?:viser|tilsier|fra)|laerdom|laerte|viktig(?:e)? (?:a|laering)|suksess\s?faktor|"
@@ -30,11 +17,6 @@ LESSON_RULES = {
                  r"stanset|utsatt|deviat\w*|delay\w*|cancel\w*)\b",
 }
 _LESSON_RE = {k: re.compile(v) for k, v in LESSON_RULES.items()}
-
-
-def pilots_in(text: str) -> list[str]:
-    f = fold(text)
-    return [p for p in PILOTS if _PILOT_RE[p].search(f)]
 
 
 def pilots_for(text: str, section_path: list[str], doc_pilots: list[str]) -> list[str]:

@@ -109,7 +109,7 @@ def compose(question: str, lang: str, hits: list[Hit], tidy, min_confidence: flo
     citations = []
     for n, h in enumerate(hits, 1):
         p = h.passage
-        readable = tidy(p.text)
+        readable = tidy(h.text)
         section = f"{p.section_no} {p.section_title}".strip()
         citations.append(Citation(n, p.document, p.title, section, p.page, _snippet(readable), p.id,
                                   round(h.score, 5), readable, p.pilots, p.date, p.kind))

@@ -1,6 +1,7 @@
 """`Knowledge`: the one object every surface builds to store passages, search them and answer with citations."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -43,13 +44,22 @@ class Knowledge:
                      on_progress: Callable[[int], None] | None = None) -> float:
         """Embed and store one document atomically; returns the seconds spent embedding."""
         t0 = time.perf_counter()
-        parts = []
-        for start in range(0, len(embed_texts), BATCH):
-            parts.append(self.embedder.embed_passages(embed_texts[start:start + BATCH]))
+        keys = [hashlib.sha1(f"{self.store.get_meta('embed_model')}\n{t}".encode()).hexdigest() for t in embed_texts]
+        known = self.store.cached_vectors(keys)
+        todo = [i for i, key in enumerate(keys) if key not in known]
+        fresh = {}
+        for start in range(0, len(todo), BATCH):
+            batch = todo[start:start + BATCH]
+            for i, v in zip(batch, self.embedder.embed_passages([embed_texts[i] for i in batch])):
+                fresh[keys[i]] = v
             if on_progress:
-                on_progress(min(start + BATCH, len(embed_texts)))
+                on_progress(len(keys) - len(todo) + min(start + BATCH, len(todo)))
+        if fresh:
+            self.store.cache_vectors(fresh)
+        known.update(fresh)
         seconds = time.perf_counter() - t0
-        vectors = np.vstack(parts) if parts else np.zeros((0, self.embedder.dim), np.float32)
+        dim = self.embedder.dim if not known else len(next(iter(known.values())))
+        vectors = np.vstack([known[key] for key in keys]) if keys else np.zeros((0, dim), np.float32)
         self.store.replace_document(doc, passages, vectors)
         self._retriever = None
         return seconds

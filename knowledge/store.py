@@ -71,8 +71,13 @@ def _m1(db: sqlite_utils.Database) -> None:
     db["embeddings"].create({"passage_id": int, "vector": bytes}, pk="passage_id", if_not_exists=True)
 
 
+def _m2(db: sqlite_utils.Database) -> None:
+    # why: re-indexing a changed document re-embeds only the passages whose text changed
+    db["embedding_cache"].create({"key": str, "vector": bytes}, pk="key", if_not_exists=True)
+
+
 # Numbered migrations; other parts of husbot add their tables by appending here (owned by knowledge/).
-MIGRATIONS = [_m1]
+MIGRATIONS = [_m1, _m2]
 
 
 class Store(Protocol):
@@ -223,6 +228,19 @@ class SQLiteStore:
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros((0, int(self.get_meta("embed_dim", "384"))), np.float32)
         return np.asarray(ids, dtype=np.int64), np.vstack(vecs)
+
+    def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
+        out = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            sql = f"select key, vector from embedding_cache where key in ({','.join('?' * len(chunk))})"
+            out.update({k: np.frombuffer(v, dtype=np.float32) for k, v in self.db.execute(sql, chunk)})
+        return out
+
+    def cache_vectors(self, items: dict[str, np.ndarray]) -> None:
+        with self.db.conn:
+            self.db["embedding_cache"].upsert_all(
+                [{"key": k, "vector": np.asarray(v, np.float32).tobytes()} for k, v in items.items()], pk="key")
 
     def counts(self) -> dict:
         return {t: self.db[t].count for t in ("documents", "passages", "embeddings")}

@@ -108,7 +108,7 @@ def hit_dict(hit) -> dict:
     p = hit.passage
     return {"rank": hit.rank, "document": p.document, "title": p.title,
             "section": f"{p.section_no} {p.section_title}".strip(), "page": p.page, "score": round(hit.score, 6),
-            "passage_id": p.id, "pilots": p.pilots, "kind": p.kind, "date": p.date, "text": p.text}
+            "passage_id": p.id, "pilots": p.pilots, "kind": p.kind, "date": p.date, "text": hit.text}
 
 
 @cli.command()
@@ -131,7 +131,7 @@ def search(ctx, question, k, pilot, kind, date_from, date_to, as_json):
         d = hit_dict(h)
         console.print(f"[bold]{h.rank}.[/] {d['title']} · {d['section'] or '–'} · s. {d['page'] or '–'} "
                       f"[dim](score {d['score']:.4f})[/]")
-        console.print("   " + " ".join(tidy(h.passage.text).split())[:400])
+        console.print("   " + " ".join(tidy(h.text).split())[:400])
 
 
 @cli.command()
