@@ -92,19 +92,19 @@ def overlap(question: str, text: str) -> float:
     return len(q_idx & set(tg.indices.tolist())) / len(q_idx)
 
 
-def confidence_of(question: str, lang: str, hits: list[Hit], tidy) -> float:
-    """Blend the best dense similarity with lexical coverage, scaled to roughly 0..1."""
+def confidence_of(question: str, lang: str, hits: list[Hit], coverage) -> float:
+    """Blend the best dense similarity with idf-weighted lexical coverage, scaled to roughly 0..1."""
     if not hits:
         return 0.0
     top = hits[0]
     dense = float(np.clip((top.dense_sim - 0.78) / 0.10, 0, 1)) if top.dense_sim else 0.0
-    lex = overlap(question, tidy(top.passage.text))
+    lex = coverage(_content(question) or question, top.text)
     # why the language split: English questions share few character grams with Norwegian text
     return round(0.75 * dense + 0.25 * lex if lang == "en" else 0.5 * dense + 0.5 * lex, 3)
 
 
-def compose(question: str, lang: str, hits: list[Hit], tidy, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-            n_sentences: int = 3) -> Answer:
+def compose(question: str, lang: str, hits: list[Hit], tidy, coverage,
+            min_confidence: float = DEFAULT_MIN_CONFIDENCE, n_sentences: int = 3) -> Answer:
     ui = LEADS.get(lang, LEADS["nb"])
     citations = []
     for n, h in enumerate(hits, 1):
@@ -115,7 +115,7 @@ def compose(question: str, lang: str, hits: list[Hit], tidy, min_confidence: flo
                                   round(h.score, 5), readable, p.pilots, p.date, p.kind))
     if not hits:
         return Answer(question, lang, False, ui["none"], [], [], 0.0)
-    conf = confidence_of(question, lang, hits, tidy)
+    conf = confidence_of(question, lang, hits, coverage)
     if conf < min_confidence:
         return Answer(question, lang, False, ui["none"], [], citations, conf)
     scored = []

@@ -13,7 +13,7 @@ from .textnorm import collapse
 MOST_WORDS = 0.7
 
 
-def load_questions(path: str | Path) -> list[dict]:
+def load_questions(path: str | Path, require_answer: bool = True) -> list[dict]:
     rows = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -22,7 +22,8 @@ def load_questions(path: str | Path) -> list[dict]:
             row = json.loads(line)
         except ValueError as e:
             raise ValueError(f"{path}:{n}: not valid JSON ({e})") from None
-        missing = [f for f in ("id", "question", "source", "evidence") if f not in row]
+        needed = ("id", "question", "source", "evidence") if require_answer else ("id", "question")
+        missing = [f for f in needed if f not in row]
         if missing:
             raise ValueError(f"{path}:{n}: missing field(s) {', '.join(missing)}")
         rows.append(row)
@@ -71,3 +72,12 @@ def metrics(first_ranks: list[tuple[str, int | None]]) -> dict:
     langs = sorted({l for l, _ in first_ranks})
     out["by_lang"] = {l: block([r for x, r in first_ranks if x == l]) for l in langs}
     return out
+
+
+def refusals(ask, answerable: list[dict], unanswerable: list[dict]) -> dict:
+    """How often `ask` answers the answerable questions and declines the unanswerable ones (calibration check)."""
+    answered = sum(1 for it in answerable if ask(it["question"]).found)
+    declined = sum(1 for it in unanswerable if not ask(it["question"]).found)
+    return {"answered": round(answered / max(1, len(answerable)), 4),
+            "declined_unanswerable": round(declined / max(1, len(unanswerable)), 4),
+            "n_answerable": len(answerable), "n_unanswerable": len(unanswerable)}

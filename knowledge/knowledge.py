@@ -13,6 +13,7 @@ import numpy as np
 from . import vectors as vec
 from .answer import DEFAULT_MIN_CONFIDENCE, Answer, compose
 from .embedder import Embedder, make_embedder
+from .errors import IncompatibleStore
 from .lexical import LexicalIndex
 from .retrieval import Filters, Hit, Retriever
 from .settings import Settings
@@ -122,16 +123,21 @@ class Knowledge:
             except Exception as e:  # a damaged cache is rebuilt from SQLite, never trusted
                 log.warning("rebuilding search indexes: %s", e)
                 dense = lexical = None
+        ids, vectors = self.store.vectors()
+        if len(ids):
+            order = {int(pid): n for n, pid in enumerate(ids)}
+            vectors = vectors[[order[p.id] for p in passages]] if all(p.id in order for p in passages) else None
         if dense is None or lexical is None:
-            ids, vectors = self.store.vectors()
-            dim = vectors.shape[1] if vectors.size else self.embedder.dim
-            dense = vec.build(ids, vectors, dim)
+            dim = vectors.shape[1] if vectors is not None and vectors.size else self.embedder.dim
+            if vectors is None:   # passages without vectors: a store left half-written by an older husbot
+                raise IncompatibleStore(f"{self.store.path}: passages and embeddings disagree; re-index into an empty HUSBOT_HOME")
+            dense = vec.build(np.asarray([p.id for p in passages], np.int64), vectors, dim)
             lexical = LexicalIndex.build([p.shadow for p in passages])
             atomic_write(faiss_path, lambda tmp: vec.save(dense, Path(tmp)))
             atomic_write(lex_path, lambda tmp: lexical.save(open(tmp, "wb")))
             atomic_write(state_path, lambda tmp: Path(tmp).write_text(
                 json.dumps({"generation": gen, "passages": len(passages)})))
-        return Retriever(passages, lexical, dense, self._embedder_or_lazy())
+        return Retriever(passages, lexical, dense, self._embedder_or_lazy(), vectors)
 
     def _embedder_or_lazy(self):
         return _LazyEmbedder(self)
@@ -145,7 +151,7 @@ class Knowledge:
         hits = self.search(question, k, filters, lang)
         lang = lang or detect_language(question, self.settings.language)
         threshold = self.settings.min_confidence or DEFAULT_MIN_CONFIDENCE
-        return compose(" ".join(question.split()), lang, hits, tidy, threshold)
+        return compose(" ".join(question.split()), lang, hits, tidy, self.retriever.lexical.coverage, threshold)
 
     def stats(self) -> dict:
         docs = self.store.documents()

@@ -51,4 +51,17 @@ class LexicalIndex:
     @classmethod
     def load(cls, path) -> "LexicalIndex":
         w = sp.load_npz(path).tocsr()
-        return cls(w, np.zeros(0))
+        n = w.shape[0]
+        df = np.bincount(w.indices, minlength=w.shape[1]).astype(np.float32)
+        return cls(w, np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32))
+
+    def coverage(self, question_content: str, text: str) -> float:
+        """Share of the question's rare 4-grams (idf-weighted) that occur in `text`: 0..1."""
+        q = grams([fold(question_content)])
+        if q.nnz == 0:
+            return 0.0
+        present = set(grams([fold(text)]).indices.tolist())
+        idf = self.idf[q.indices] if len(self.idf) else np.ones(q.nnz, np.float32)
+        mask = np.fromiter((i in present for i in q.indices), bool, q.nnz)
+        total = float(idf.sum())
+        return float(idf[mask].sum()) / total if total > 0 else 0.0

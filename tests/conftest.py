@@ -13,12 +13,7 @@ import pytest  # noqa: E402
 
 from indexer import index_paths  # noqa: E402
 from knowledge import Knowledge, Settings  # noqa: E402
-from support import CountingEmbedder, write_corpus  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_CORPUS = REPO / "examples" / "statens-hus"
-DEV_SET = REPO / "eval" / "qa_dev.jsonl"
-SAMPLE_DOCUMENTS = sorted(p.name for p in SAMPLE_CORPUS.iterdir() if p.suffix == ".txt")
+from support import SAMPLE_CORPUS, SAMPLE_DOCUMENTS, CountingEmbedder, write_corpus  # noqa: E402
 
 
 @pytest.fixture(scope="session")

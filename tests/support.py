@@ -11,6 +11,11 @@ import numpy as np
 from knowledge import Knowledge
 from knowledge.embedder import HashingEmbedder
 
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_CORPUS = REPO / "examples" / "statens-hus"
+DEV_SET = REPO / "eval" / "qa_dev.jsonl"
+SAMPLE_DOCUMENTS = sorted(p.name for p in SAMPLE_CORPUS.iterdir() if p.suffix == ".txt")
+
 
 class CountingEmbedder(HashingEmbedder):
     """The hashing embedder, recording what it embeds; optionally blows up on its n-th batch of passages."""

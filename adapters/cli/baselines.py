@@ -107,9 +107,9 @@ class MiniLMFaiss:
     def __init__(self, texts: list[str], threads: int = 2, embedder=None):
         import faiss
 
-        from knowledge.embedder import make_embedder
-
-        self.embedder = embedder or make_embedder("minilm", threads)
+        if embedder is None:
+            embedder = _quiet_minilm(threads)
+        self.embedder = embedder
         vectors = self.embedder.embed_passages(texts)
         self.index = faiss.IndexFlatIP(self.embedder.dim)
         if len(texts):
@@ -122,6 +122,22 @@ class MiniLMFaiss:
         q = self.embedder.embed_query(question).reshape(1, -1).astype(np.float32)
         sims, ids = self.index.search(q, k)
         return [(int(i), float(s)) for i, s in zip(ids[0], sims[0]) if i >= 0]
+
+
+def _quiet_minilm(threads: int):
+    """MiniLM without transformers' weight-loading progress bar and rename warnings (they would garble tables)."""
+    import warnings
+
+    from knowledge.embedder import make_embedder
+
+    try:
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()
+    except Exception:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return make_embedder("minilm", threads)
 
 
 def _hit_dicts(windows: list[Window], ranked: list[tuple[int, float]]) -> list[dict]:

@@ -210,9 +210,11 @@ def stats(ctx, as_json):
 @click.argument("qa_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--k", "k", type=int, default=10, help="Hits per question (default 10; Hit@5 and MRR@10 use them).")
 @click.option("--baselines", is_flag=True, help="Also measure word BM25 and MiniLM over 200-word windows.")
+@click.option("--unanswerable", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="JSONL of questions the sources cannot answer: report how often husbot declines them.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics and every hit as one JSON object.")
 @click.pass_context
-def eval_(ctx, qa_file, k, baselines, as_json):
+def eval_(ctx, qa_file, k, baselines, unanswerable, as_json):
     """Measure retrieval on a JSONL question set (id, question, source, evidence, lang).
 
     Example: husbot eval eval/qa_dev.jsonl --json
@@ -228,6 +230,9 @@ def eval_(ctx, qa_file, k, baselines, as_json):
     if baselines:
         from .baselines import run_baselines
         report["baselines"] = run_baselines(kn, items, k)
+    if unanswerable:
+        from knowledge.evaluation import refusals
+        report["metrics"]["refusals"] = refusals(kn.ask, items, load_questions(unanswerable, require_answer=False))
     if as_json:
         out = {"metrics": report["metrics"], "results": report["results"]}
         if baselines:
@@ -241,6 +246,10 @@ def eval_(ctx, qa_file, k, baselines, as_json):
         t.add_row(name, str(m["n"]), f"{m['hit@1']:.3f}", f"{m['hit@5']:.3f}", f"{m['mrr@10']:.3f}",
                   f"{en.get('hit@5', 0):.3f}", f"{en.get('mrr@10', 0):.3f}")
     console.print(t)
+    if "refusals" in report["metrics"]:
+        r = report["metrics"]["refusals"]
+        console.print(f"Answered {r['answered']:.0%} of {r['n_answerable']} answerable questions; "
+                      f"declined {r['declined_unanswerable']:.0%} of {r['n_unanswerable']} unanswerable ones.")
     misses = [r for r in report["results"] if not r["first_hit_rank"] or r["first_hit_rank"] > 5]
     for r in misses:
         console.print(f"[yellow]miss[/] {r['id']} ({r['lang']}) {r['question']} → first hit rank {r['first_hit_rank']}")
@@ -261,6 +270,51 @@ def settings(as_json):
     for r in rows:
         t.add_row(r["name"], r["env"], str(r["default"]), r["help"])
     console.print(t)
+
+
+def _sizes(ctx, param, value) -> tuple[int, ...]:
+    try:
+        return tuple(int(x.replace("_", "")) for x in value.split(",") if x.strip() and int(x.replace("_", "")) > 0)
+    except ValueError:
+        raise click.BadParameter("use comma-separated passage counts, e.g. 10000,100000") from None
+
+
+@cli.command()
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="Also write a Markdown report here (e.g. docs/benchmarks.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print every measurement as JSON.")
+@click.option("--sizes", default="10000,100000", show_default=True, callback=_sizes,
+              help="Synthetic store sizes in passages, comma-separated ('0' for none).")
+@click.option("--rounds", type=int, default=3, show_default=True, help="Timed rounds over the dev questions.")
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False), default="examples/statens-hus",
+              show_default=True, help="Sample corpus folder.")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), default="eval/qa_dev.jsonl",
+              show_default=True, help="Question set (JSONL) used for latency and retrieval quality.")
+@click.option("--embed-sample", type=int, default=64, show_default=True,
+              help="Passages the raw-embedding baseline embeds (0 = all).")
+@click.option("--keep", is_flag=True, help="Keep the temporary stores (their folder is printed).")
+@click.pass_context
+def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, keep):
+    """Measure indexing speed, latency, cold start and memory, each beside a baseline from the same run.
+
+    Uses the configured home if it holds exactly the sample corpus, otherwise a temporary one; synthetic stores
+    are built from real passages and vectors (never re-embedded). Example: husbot bench --output docs/benchmarks.md
+    """
+    from .bench import markdown, print_report, run_bench
+
+    result = run_bench(_settings(ctx), corpus=corpus, questions=questions, sizes=sizes, rounds=rounds,
+                       embed_sample=embed_sample, keep=keep, progress_console=err)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(markdown(result), encoding="utf-8")
+    if as_json:
+        console.print_json(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        print_report(result, console)
+        if output:
+            console.print(f"Report written to {output}")
+        if keep:
+            console.print(f"Temporary stores kept in {result['temp_dir']}")
 
 
 def main():
