@@ -70,12 +70,25 @@ _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ«\"\-•])|\n+")
 
 
 def sentences_of(text: str) -> list[str]:
-    out = []
-    for s in _SENT.split(text):
-        s = s.strip(" -•*\t")
-        if len(s.split()) >= 3:
-            out.append(s)
-    return out
+    """Sentences of a passage; a run of short list lines (names, agencies) counts as one sentence."""
+    out, run = [], []
+
+    def flush():
+        if run:
+            out.append("; ".join(run) if len(run) > 1 else run[0])
+            run.clear()
+
+    for line in text.split("\n"):
+        line = line.strip(" -•*\t«»¢")
+        if not line:
+            continue
+        if len(line.split()) < 6 and not re.search(r"[.!?]$", line):
+            run.append(line.rstrip(":"))
+            continue
+        flush()
+        out.extend(s.strip(" -•*\t") for s in _SENT.split(line) if len(s.split()) >= 3)
+    flush()
+    return [s for s in out if len(s.split()) >= 2 or ";" in s]
 
 
 def _content(q: str) -> str:

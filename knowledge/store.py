@@ -76,8 +76,26 @@ def _m2(db: sqlite_utils.Database) -> None:
     db["embedding_cache"].create({"key": str, "vector": bytes}, pk="key", if_not_exists=True)
 
 
+def _m3(db: sqlite_utils.Database) -> None:
+    """Tables of the conversation core (bot/): conversations, answers, feedback, roster, processed events."""
+    db["conversations"].create({"key": str, "platform": str, "channel": str, "thread": str, "user_id": str,
+                                "history": str, "updated_at": float}, pk="key", if_not_exists=True)
+    db["answers"].create({"id": str, "conversation": str, "platform": str, "user_id": str, "question": str,
+                          "lang": str, "text": str, "citations": str, "confidence": float, "created_at": float},
+                         pk="id", if_not_exists=True)
+    db["feedback"].create({"id": int, "answer_id": str, "user_id": str, "platform": str, "vote": int,
+                           "reason": str, "question": str, "passage_ids": str, "created_at": float},
+                          pk="id", if_not_exists=True)
+    db["people"].create({"id": int, "name": str, "email": str, "pilot": str, "role": str, "slack_user_id": str,
+                         "teams_aad_id": str, "updated_at": float}, pk="id", if_not_exists=True)
+    db["people"].create_index(["email"], if_not_exists=True)
+    db["channels"].create({"platform": str, "channel_id": str, "pilot": str}, pk=("platform", "channel_id"),
+                          if_not_exists=True)
+    db["processed_events"].create({"key": str, "created_at": float}, pk="key", if_not_exists=True)
+
+
 # Numbered migrations; other parts of husbot add their tables by appending here (owned by knowledge/).
-MIGRATIONS = [_m1, _m2]
+MIGRATIONS = [_m1, _m2, _m3]
 
 
 class Store(Protocol):

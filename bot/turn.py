@@ -1,0 +1,74 @@
+"""The platform-neutral message in (`Turn`) and reply out (`Reply`); no Slack or Teams type appears here."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Turn:
+    text: str
+    user_id: str = "local"
+    user_name: str = ""
+    channel_id: str = "local"
+    thread_id: str = ""
+    platform: str = "web"          # web | slack | teams | cli
+    event_id: str = ""             # for dropping re-delivered events
+    is_bot: bool = False
+    is_dm: bool = False
+    email: str = ""
+    # filled by the core from the roster unless the surface already knows (the CLI acts as admin)
+    role: str | None = None
+    pilot: str | None = None
+    lang: str | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        return f"{self.platform}:{self.channel_id}:{self.thread_id or '-'}"
+
+
+@dataclass
+class Action:
+    kind: str                      # feedback_up | feedback_down | show_source | ask
+    label: str
+    value: str
+
+
+@dataclass
+class CitationView:
+    number: int
+    title: str
+    document: str
+    section: str
+    page: int | None
+    snippet: str
+    passage_id: int
+    pilots: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+@dataclass
+class PilotSection:
+    pilot: str
+    sentences: list[tuple[str, int]]
+    found: bool
+
+
+@dataclass
+class Reply:
+    kind: str                      # answer | comparison | help | source | feedback | error | none
+    text: str
+    lang: str = "nb"
+    lead: str = ""
+    sentences: list[tuple[str, int]] = field(default_factory=list)
+    citations: list[CitationView] = field(default_factory=list)
+    pilots: list[PilotSection] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    answer_id: str | None = None
+    found: bool = True
+    confidence: float | None = None
+    ephemeral: bool = False
+    question: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
