@@ -121,10 +121,10 @@ class Bot:
             return Reply("error", t("empty_index", lang), lang)
         visible = self.visible_pilots(turn)
         try:
-            if is_comparison(question):
+            if is_comparison(question) and not turn.pilot_filter:
                 reply = await asyncio.to_thread(self._compare, question, lang, visible)
             else:
-                reply = await asyncio.to_thread(self._answer, question, lang, visible)
+                reply = await asyncio.to_thread(self._answer, question, lang, visible, turn.pilot_filter)
         except EmptyQuestion:
             return Reply("error", t("empty_question", lang), lang, ephemeral=True)
         except QuestionTooLong:
@@ -149,8 +149,8 @@ class Bot:
         finally:
             r.penalties = {}
 
-    def _answer(self, question: str, lang: str, visible) -> Reply:
-        hits = self._search(question, lang, Filters(visible_pilots=visible), self.knowledge.settings.top_k)
+    def _answer(self, question: str, lang: str, visible, pilot: str | None = None) -> Reply:
+        hits = self._search(question, lang, Filters(pilot=pilot, visible_pilots=visible), self.knowledge.settings.top_k)
         a = compose(question, lang, hits, tidy, self.knowledge.retriever.lexical.coverage, self._threshold())
         return Reply("answer", a.text, lang, a.lead, a.sentences, [_view(c) for c in a.citations], found=a.found,
                      confidence=a.confidence)
@@ -199,6 +199,11 @@ class Bot:
         where = ", ".join(x for x in [c.get("section") or "", f"{t('label_page', lang)} {c['page']}" if c.get("page") else ""] if x)
         return Reply("source", f"{head}{' – ' + where if where else ''}\n\n{c.get('text') or c['snippet']}", lang,
                      citations=[view])
+
+    def add_feedback_reason(self, feedback_id: int, reason: str, lang: str = "nb") -> Reply:
+        """The 'why' behind a 👎, from a form (web, Slack modal, Teams card) rather than the next chat message."""
+        self.feedback.add_reason(int(feedback_id), " ".join(reason.split()))
+        return Reply("feedback", t("reason_saved", lang), lang, ephemeral=True)
 
     async def act(self, turn: Turn, kind: str, value: str) -> Reply:
         """A button press: feedback_up / feedback_down (value = answer id) or show_source (value = 'answer:n')."""

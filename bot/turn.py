@@ -20,6 +20,7 @@ class Turn:
     role: str | None = None
     pilot: str | None = None
     lang: str | None = None
+    pilot_filter: str | None = None    # "only this pilot" chosen in the surface (web chat's pilot menu)
 
     @property
     def conversation_key(self) -> str:

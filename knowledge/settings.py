@@ -24,6 +24,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address `husbot serve` listens on.", "HUSBOT_HOST"),
     Setting("port", 8080, "Port `husbot serve` listens on.", "HUSBOT_PORT"),
     Setting("language", "nb", "Default UI language when a question's language is unclear (nb or en).", "HUSBOT_LANGUAGE"),
+    Setting("slack_bot_token", "", "Slack bot token (xoxb-…); without it and a signing secret the Slack routes are off.", "SLACK_BOT_TOKEN"),
+    Setting("slack_signing_secret", "", "Slack signing secret, used to verify every request from Slack.", "SLACK_SIGNING_SECRET"),
+    Setting("slack_app_token", "", "Slack app-level token (xapp-…) for Socket Mode.", "SLACK_APP_TOKEN"),
+    Setting("slack_api_url", "", "Base URL of the Slack Web API (tests and proxies); empty = Slack's own.", "HUSBOT_SLACK_API_URL"),
 )
 
 
@@ -39,6 +43,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     language: str = "nb"
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod

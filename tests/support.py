@@ -72,6 +72,21 @@ SHARED_PARAGRAPH = ("Alle pilotene rapporterte at en fast koordinator i kommunen
                     "oppgaver. Departementet bør derfor sette av midler til koordinatorrollen i minst tre år.")
 
 
+# Bodies long enough (~70 words) to make one passage each, with one unusual word apiece to search for.
+INTRO = ("Pilotkommunen etablerte et felles kontorfellesskap for statlige arbeidsplasser i sentrum. Kommunen leide "
+         "lokalene, statsforvalteren koordinerte etatene, og de første ansatte flyttet inn høsten 2021. Målet var å "
+         "gi statsansatte i distriktet et fagmiljø, slik at flere kunne bo i regionen og likevel jobbe for staten. "
+         "Styringsgruppen møttes fire ganger i året og fulgte opp framdriften.")
+RESULTS = ("Rekrutteringen av fagfolk økte etter at sjøfartsdirektoratet flyttet inn i bygget. Tolv nye stillinger ble "
+           "lyst ut lokalt, og søkertallet var dobbelt så høyt som før piloten startet. Ansatte trakk fram felles lunsj "
+           "og faglige frokostmøter som det viktigste. Flere etater delte nå møterom, resepsjon og IT-støtte, noe som "
+           "ga lavere kostnader for hver enkelt etat.")
+ADVICE = ("Vi anbefaler at departementet viderefører ordningen med lokale koordinatorer i minst fem år. Uten en fast "
+          "koordinator stopper samarbeidet opp når ildsjelene slutter. Kommunene bør også få midler til vertskap, "
+          "slik at nye statsansatte blir tatt godt imot. Evalueringen viser at piloter med tydelig eierskap i "
+          "kommuneledelsen kom lengst, mens de andre brukte lang tid på å avklare roller.")
+
+
 def write_corpus(folder: Path) -> Path:
     """Three one-pilot reports as .txt files; returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)

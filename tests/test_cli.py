@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from adapters.cli.main import cli
-from support import DEV_SET, SAMPLE_DOCUMENTS
+from support import DEV_SET, INTRO, RESULTS, SAMPLE_DOCUMENTS, write_pdf
 
 HIT_KEYS = {"rank", "document", "section", "page", "score", "text"}
 QUESTION = "Hva er Kaffe med påfyll?"
@@ -51,6 +55,21 @@ def test_index_json_reports_what_was_indexed(tmp_path, corpus_dir):
     assert sorted(report["indexed"]) == ["narvik-resultatnotat.txt", "orkland-statusrapport.txt",
                                          "stad-erfaringsnotat.txt"]
     assert report["errors"] == [] and report["skipped"] == [] and report["passages"] == 3
+
+
+def test_index_json_of_a_pdf_is_valid_json_from_the_installed_command(tmp_path):
+    # a fresh process, as a script piping `husbot index --json` would run it: the first PDF read imports the
+    # PDF library there, so anything it prints on import lands in the JSON stream
+    pdf = write_pdf(tmp_path / "rapport.pdf", [("1 Innledning", INTRO), ("2 Resultater", RESULTS)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUSBOT_")}
+    env["HUSBOT_EMBEDDER"] = "hashing"
+    husbot_command = Path(sys.executable).with_name("husbot")
+
+    done = subprocess.run([str(husbot_command), "--home", str(tmp_path / "home"), "index", str(pdf), "--json"],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["indexed"] == ["rapport.pdf"]
 
 
 def test_index_run_twice_reports_unchanged_files_as_skipped(hashing_home, corpus_dir):

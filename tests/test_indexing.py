@@ -3,23 +3,8 @@ from __future__ import annotations
 
 from indexer import index_paths
 from knowledge import Filters
-from support import (NARVIK_REPORT, ORKLAND_REPORT, SHARED_PARAGRAPH, STAD_REPORT, assert_store_consistent,
-                     passages_of, write_docx, write_manifest, write_pdf)
-
-# Bodies long enough (~70 words) to make one passage each, with one unusual word apiece to search for.
-INTRO = ("Pilotkommunen etablerte et felles kontorfellesskap for statlige arbeidsplasser i sentrum. Kommunen leide "
-         "lokalene, statsforvalteren koordinerte etatene, og de første ansatte flyttet inn høsten 2021. Målet var å "
-         "gi statsansatte i distriktet et fagmiljø, slik at flere kunne bo i regionen og likevel jobbe for staten. "
-         "Styringsgruppen møttes fire ganger i året og fulgte opp framdriften.")
-RESULTS = ("Rekrutteringen av fagfolk økte etter at sjøfartsdirektoratet flyttet inn i bygget. Tolv nye stillinger ble "
-           "lyst ut lokalt, og søkertallet var dobbelt så høyt som før piloten startet. Ansatte trakk fram felles lunsj "
-           "og faglige frokostmøter som det viktigste. Flere etater delte nå møterom, resepsjon og IT-støtte, noe som "
-           "ga lavere kostnader for hver enkelt etat.")
-ADVICE = ("Vi anbefaler at departementet viderefører ordningen med lokale koordinatorer i minst fem år. Uten en fast "
-          "koordinator stopper samarbeidet opp når ildsjelene slutter. Kommunene bør også få midler til vertskap, "
-          "slik at nye statsansatte blir tatt godt imot. Evalueringen viser at piloter med tydelig eierskap i "
-          "kommuneledelsen kom lengst, mens de andre brukte lang tid på å avklare roller.")
-
+from support import (ADVICE, INTRO, NARVIK_REPORT, ORKLAND_REPORT, RESULTS, SHARED_PARAGRAPH, STAD_REPORT,
+                     assert_store_consistent, passages_of, write_docx, write_manifest, write_pdf)
 
 def _top(k, question, n=3):
     return k.search(question, n)
@@ -171,6 +156,22 @@ def test_a_changed_file_replaces_its_old_passages(small_index, corpus_dir):
     hit = small_index.search("Rådhuskvartalet", 1)[0]
     assert "Rådhuskvartalet" in hit.passage.text
     assert_store_consistent(small_index)
+
+
+def test_a_changed_file_re_embeds_only_the_passages_whose_text_changed(knowledge, embedder, tmp_path):
+    md = tmp_path / "veileder.md"
+    sections = f"# Veileder\n\n## Oppstart\n\n{INTRO}\n\n## Rekruttering\n\n{RESULTS}\n\n## Råd\n\n{ADVICE}\n"
+    md.write_text(sections, encoding="utf-8")
+    index_paths(knowledge, [md])
+    assert embedder.passages_embedded == 3
+
+    md.write_text(sections.replace("Tolv nye stillinger", "Femten nye stillinger"), encoding="utf-8")
+    report = index_paths(knowledge, [md])
+
+    assert report.indexed == ["veileder.md"]
+    assert embedder.passages_embedded == 4
+    assert any("Femten nye stillinger" in p.text for p in passages_of(knowledge, "veileder.md"))
+    assert_store_consistent(knowledge)
 
 
 def test_deleted_files_stay_indexed_until_prune_removes_them(small_index, corpus_dir):

@@ -194,7 +194,10 @@ def stats(ctx, as_json):
 
     Example: husbot stats --json
     """
+    from bot.feedback import Feedback
+
     s = _knowledge(ctx).stats()
+    s["feedback"] = Feedback(_knowledge(ctx).store.db).counts()
     if as_json:
         console.print_json(json.dumps(s, ensure_ascii=False))
         return
@@ -204,6 +207,10 @@ def stats(ctx, as_json):
     for d in s["documents_list"]:
         t.add_row(d["name"], d["kind"], d["date"], str(d["passages"]), ", ".join(d["pilots"]))
     console.print(t)
+    f = s["feedback"]
+    console.print(f"Tilbakemeldinger: 👍 {f['up']} · 👎 {f['down']}")
+    for reason in f["recent_reasons"]:
+        console.print(f"  👎 «{reason}»")
 
 
 @cli.command("eval")
@@ -315,6 +322,99 @@ def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, 
             console.print(f"Report written to {output}")
         if keep:
             console.print(f"Temporary stores kept in {result['temp_dir']}")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1, or $HUSBOT_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8080, or $HUSBOT_PORT).")
+@click.option("--slack-socket-mode", is_flag=True, help="Also connect to Slack over Socket Mode (needs SLACK_APP_TOKEN).")
+@click.pass_context
+def serve(ctx, host, port, slack_socket_mode):
+    """Start the web chat, Slack events and health check on one server.
+
+    Example: husbot serve --port 8080
+    """
+    import logging
+
+    from aiohttp import web
+
+    from adapters.server import build_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    s = _settings(ctx)
+    k = _knowledge(ctx)
+    k.retriever  # load the indexes now, so the first question is answered at full speed
+    app = build_app(s, k)
+    if slack_socket_mode:
+        from adapters import slack
+        slack.enable_socket_mode(app, s)
+    host, port = host or s.host, port or s.port
+    err.print(f"husbot kjører på http://{host}:{port}/  (Ctrl-C for å stoppe)")
+    web.run_app(app, host=host, port=port, print=None)
+
+
+@cli.group()
+def roster():
+    """Who belongs to which pilot, with which role; which channel belongs to which pilot."""
+
+
+@roster.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def roster_import(ctx, csv_file):
+    """Add or update people from a CSV (pilot,name,role,email,slack_user_id,teams_aad_id).
+
+    Example: husbot roster import people.csv
+    """
+    from bot import Roster
+
+    result = Roster(_knowledge(ctx).store.db).import_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
+    console.print(f"Lagt til: {result['added']} · oppdatert: {result['updated']}")
+
+
+@roster.group("channel")
+def roster_channel():
+    """Map Slack or Teams channels to pilots."""
+
+
+@roster_channel.command("add")
+@click.argument("platform", type=click.Choice(["slack", "teams"]))
+@click.argument("channel_id")
+@click.argument("pilot")
+@click.pass_context
+def roster_channel_add(ctx, platform, channel_id, pilot):
+    """Say that a Slack or Teams channel belongs to a pilot.
+
+    Example: husbot roster channel add slack C0123456 Narvik
+    """
+    from bot import Roster
+
+    Roster(_knowledge(ctx).store.db).add_channel(platform, channel_id, pilot)
+    console.print(f"{platform}-kanal {channel_id} → {pilot}")
+
+
+@roster.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def roster_list(ctx, as_json):
+    """List people and channel mappings.
+
+    Example: husbot roster list --json
+    """
+    from bot import Roster
+
+    r = Roster(_knowledge(ctx).store.db)
+    people = [{k: p[k] for k in ("pilot", "name", "role", "email", "slack_user_id", "teams_aad_id")} for p in r.people()]
+    channels = [{k: c[k] for k in ("platform", "channel_id", "pilot")} for c in r.channels()]
+    if as_json:
+        console.print_json(json.dumps({"people": people, "channels": channels}, ensure_ascii=False))
+        return
+    t = Table("Pilot", "Navn", "Rolle", "E-post", "Slack", "Teams")
+    for p in people:
+        t.add_row(p["pilot"] or "–", p["name"], p["role"], p["email"], p["slack_user_id"], p["teams_aad_id"])
+    console.print(t)
+    for c in channels:
+        console.print(f"{c['platform']}-kanal {c['channel_id']} → {c['pilot']}")
 
 
 def main():
