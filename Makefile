@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test venv index serve bench eval clean
+.PHONY: run test venv chat bench eval clean
 
 venv: $(STAMP)
 
@@ -19,10 +19,14 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(VENV)/bin/husbot index examples/statens-hus
-	$(VENV)/bin/husbot chat
+	$(VENV)/bin/husbot serve
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+chat: $(STAMP)
+	$(VENV)/bin/husbot index examples/statens-hus
+	$(VENV)/bin/husbot chat
 
 bench: $(STAMP)
 	$(VENV)/bin/husbot bench --output docs/benchmarks.md

@@ -53,7 +53,8 @@ class Bot:
         text = " ".join((turn.text or "").split())
         lang = turn.lang or detect_language(text, "nb")
         pending = self._pending_reason(turn)
-        if pending and text and not HELP.match(text) and not SOURCE.match(text):
+        # why the '?': after a 👎 the next message is the reason, unless the user simply asks something new
+        if pending and text and not text.endswith("?") and not HELP.match(text) and not SOURCE.match(text):
             self.feedback.add_reason(pending, text)
             self.conversations.append(turn.conversation_key, turn, {"type": "reason_saved"})
             return Reply("feedback", t("reason_saved", lang), lang)

@@ -64,6 +64,18 @@ def _infer_kind(path: Path) -> str:
     return "report"
 
 
+def visibility_of(meta: dict, pilots: list[str], path: Path) -> str:
+    """'programme' (everyone) or 'private:<pilots>' (only those pilots' members and evaluators)."""
+    value = str(meta.get("visibility", "programme")).lower()
+    if value in ("programme", "program", "public", "programwide", "programme-wide"):
+        return "programme"
+    if value in ("private", "pilot", "pilot-private"):
+        if not pilots:
+            raise UnreadableFile(path, "a private document needs its pilot(s) in manifest.json")
+        return "private:" + ",".join(pilots)
+    raise UnreadableFile(path, f"unknown visibility '{value}' in manifest.json (use programme or private)")
+
+
 def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
     """Files to index under the given paths, plus one error line per path that does not exist."""
     files, errors = [], []
@@ -97,7 +109,7 @@ def prepare(path: Path, ocr: OcrRepair | None = None) -> tuple[Document, list[Pa
         doc_pilots = tagging.pilots_in(full_text)
     doc = Document(path=str(path.resolve()), name=path.name, title=title, sha256=digest,
                    publisher=meta.get("publisher", ""), date=str(meta.get("date") or _infer_date(path, full_text)),
-                   kind=kind, pilots=list(doc_pilots), visibility=meta.get("visibility", "programme"))
+                   kind=kind, pilots=list(doc_pilots), visibility=visibility_of(meta, list(doc_pilots), path))
     damaged = "ocr" in str(meta.get("text_quality", "")).lower()
     secs = sections.split_sections(blocks, title, slides=(kind == "slides"))
     passages, embed_texts = [], []

@@ -54,7 +54,8 @@ class Filters:
         if self.date_to and (p.date or "")[: len(self.date_to)] > self.date_to:
             return False
         if self.visible_pilots is not None and p.visibility != "programme":
-            if not set(p.pilots) & self.visible_pilots:
+            owners = set(p.visibility.partition(":")[2].split(",")) - {""}
+            if not owners & self.visible_pilots:
                 return False
         return True
 

@@ -145,11 +145,21 @@ def ask(ctx, question, k, pilot, kind, date_from, date_to, as_json):
 
     Example: husbot ask "Which state agencies took part in Narvik?"
     """
-    answer = _knowledge(ctx).ask(question, k, _filters(pilot, kind, date_from, date_to))
-    if as_json:
-        console.print_json(json.dumps(answer.as_dict(), ensure_ascii=False))
+    from bot import Bot, Turn, run_sync
+
+    if k is not None or kind or date_from or date_to:
+        # filters beyond the chat's pilot menu: answer straight from the knowledge layer
+        answer = _knowledge(ctx).ask(question, k, _filters(pilot, kind, date_from, date_to))
+        if as_json:
+            console.print_json(json.dumps(answer.as_dict(), ensure_ascii=False))
+        else:
+            print_answer(answer)
         return
-    print_answer(answer)
+    reply = run_sync(Bot(_knowledge(ctx)).handle(Turn(question, platform="cli", role="admin", pilot_filter=pilot)))
+    if as_json:
+        console.print_json(json.dumps(reply.as_dict(), ensure_ascii=False))
+        return
+    print_reply(reply)
 
 
 def print_answer(answer) -> None:
@@ -163,6 +173,31 @@ def print_answer(answer) -> None:
         console.print(f"  [cyan]\\[{c.number}][/] {c.label()} [dim]({c.document})[/]")
 
 
+def print_reply(reply) -> None:
+    """A bot reply in the terminal: the same content Slack and the web chat show."""
+    from bot import t
+
+    if reply.kind == "comparison":
+        console.print(reply.lead, style="bold")
+        for s in reply.pilots:
+            body = " ".join(f"{x} [cyan]\\[{n}][/]" for x, n in s.sentences) if s.found else \
+                t("compare_none", reply.lang, pilot=s.pilot)
+            console.print(f"  [bold]{s.pilot}:[/] {body}")
+    elif reply.kind == "answer":
+        console.print(reply.lead, style="bold")
+        for s, n in reply.sentences:
+            console.print(f"  {s} [cyan]\\[{n}][/]")
+    else:
+        console.print(reply.text, markup=False)
+    if reply.citations and reply.kind in ("answer", "comparison"):
+        console.print()
+        conf = f" [dim](confidence {reply.confidence:.2f})[/]" if reply.confidence is not None else ""
+        console.print(f"[bold]{t('label_sources', reply.lang)}[/]{conf}")
+        for c in reply.citations:
+            where = ", ".join(x for x in [c.section, f"{t('label_page', reply.lang)} {c.page}" if c.page else ""] if x)
+            console.print(f"  [cyan]\\[{c.number}][/] {c.title}{', ' + where if where else ''} [dim]({c.document})[/]")
+
+
 @cli.command()
 @click.pass_context
 def chat(ctx):
@@ -170,8 +205,13 @@ def chat(ctx):
 
     Example: husbot chat
     """
-    k = _knowledge(ctx)
-    console.print("husbot – spør om Pilot Statens hus. Skriv 'slutt' for å avslutte. / Type 'quit' to leave.")
+    from bot import Bot, Turn, run_sync
+
+    bot = Bot(_knowledge(ctx))
+    thread = f"chat-{os.getpid()}"
+    console.print("husbot – spør om Pilot Statens hus. «hjelp» viser eksempler, «slutt» avslutter. / "
+                  "Type 'help' for examples, 'quit' to leave.")
+    last = None
     while True:
         try:
             q = console.input("[bold green]Spørsmål> [/]")
@@ -180,10 +220,16 @@ def chat(ctx):
             return
         if q.strip().lower() in ("slutt", "quit", "exit", "q"):
             return
-        try:
-            print_answer(k.ask(q))
-        except HusbotError as e:
-            err.print(f"[red]{e}[/]")
+        if q.strip() in ("+", "-", "👍", "👎") and last and last.answer_id:
+            kind = "feedback_up" if q.strip() in ("+", "👍") else "feedback_down"
+            print_reply(run_sync(bot.act(Turn("", platform="cli", role="admin", thread_id=thread), kind, last.answer_id)))
+            continue
+        reply = run_sync(bot.handle(Turn(q, platform="cli", role="admin", thread_id=thread)))
+        if reply is not None:
+            print_reply(reply)
+            if reply.answer_id and reply.kind in ("answer", "comparison"):
+                last = reply
+                console.print("[dim]  (+/- gir 👍/👎 · «kilde N» viser kilden)[/]")
 
 
 @cli.command()
