@@ -58,4 +58,9 @@ def build_app(settings: Settings, knowledge: Knowledge | None = None, bot: Bot |
         app["surfaces"].append("slack")
     else:
         log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events")
+
+    # Teams is always mounted: without an app id it refuses every request (unless allowed for development)
+    from adapters import teams
+    teams.setup(app, bot, settings)
+    app["surfaces"].append("teams")
     return app

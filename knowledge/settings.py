@@ -28,6 +28,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("slack_signing_secret", "", "Slack signing secret, used to verify every request from Slack.", "SLACK_SIGNING_SECRET"),
     Setting("slack_app_token", "", "Slack app-level token (xapp-…) for Socket Mode.", "SLACK_APP_TOKEN"),
     Setting("slack_api_url", "", "Base URL of the Slack Web API (tests and proxies); empty = Slack's own.", "HUSBOT_SLACK_API_URL"),
+    Setting("microsoft_app_id", "", "Teams bot (Azure Bot) app id; without it /api/messages refuses every request.", "MICROSOFT_APP_ID"),
+    Setting("microsoft_app_password", "", "Teams bot app password (client secret).", "MICROSOFT_APP_PASSWORD"),
+    Setting("microsoft_app_tenant_id", "", "Entra tenant id (SingleTenant and UserAssignedMSI apps).", "MICROSOFT_APP_TENANT_ID"),
+    Setting("microsoft_app_type", "MultiTenant", "SingleTenant, MultiTenant or UserAssignedMSI.", "MICROSOFT_APP_TYPE"),
+    Setting("teams_allow_unauthenticated", False, "Accept Teams requests without a token (local development and tests only).", "HUSBOT_TEAMS_ALLOW_UNAUTHENTICATED"),
+    Setting("public_url", "", "Public https base URL of this server (Teams app package valid domain, Slack manifest).", "HUSBOT_PUBLIC_URL"),
 )
 
 
@@ -47,6 +53,12 @@ class Settings:
     slack_signing_secret: str = ""
     slack_app_token: str = ""
     slack_api_url: str = ""
+    microsoft_app_id: str = ""
+    microsoft_app_password: str = ""
+    microsoft_app_tenant_id: str = ""
+    microsoft_app_type: str = "MultiTenant"
+    teams_allow_unauthenticated: bool = False
+    public_url: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -73,7 +85,9 @@ class Settings:
         out = {}
         for s in SETTINGS:
             v = values[s.name]
-            if isinstance(s.default, int) and not isinstance(s.default, bool):
+            if isinstance(s.default, bool):
+                v = v if isinstance(v, bool) else str(v).strip().lower() in ("1", "true", "yes", "on", "ja")
+            elif isinstance(s.default, int):
                 v = int(v)
             elif isinstance(s.default, float):
                 v = float(v)

@@ -94,8 +94,17 @@ def _m3(db: sqlite_utils.Database) -> None:
     db["processed_events"].create({"key": str, "created_at": float}, pk="key", if_not_exists=True)
 
 
+def _m4(db: sqlite_utils.Database) -> None:
+    """Teams conversation references, stored on first contact and on install, for proactive messages."""
+    db["teams_conversations"].create({"conversation_id": str, "kind": str, "user_id": str, "aad_object_id": str,
+                                      "user_name": str, "channel_id": str, "team_id": str, "tenant_id": str,
+                                      "service_url": str, "reference": str, "updated_at": float},
+                                     pk="conversation_id", if_not_exists=True)
+    db["teams_conversations"].create_index(["aad_object_id"], if_not_exists=True)
+
+
 # Numbered migrations; other parts of husbot add their tables by appending here (owned by knowledge/).
-MIGRATIONS = [_m1, _m2, _m3]
+MIGRATIONS = [_m1, _m2, _m3, _m4]
 
 
 class Store(Protocol):
