@@ -14,6 +14,7 @@ from knowledge import Knowledge, Settings
 
 log = logging.getLogger("husbot.server")
 BOT_KEY = web.AppKey("bot", Bot)
+SURFACES_KEY = web.AppKey("surfaces", list)
 
 
 @web.middleware
@@ -37,7 +38,7 @@ async def healthz(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
     counts = bot.knowledge.store.counts()
     return web.json_response({"status": "ok", "documents": counts["documents"], "passages": counts["passages"],
-                              "surfaces": sorted(request.app.get("surfaces", []))})
+                              "surfaces": sorted(request.app[SURFACES_KEY])})
 
 
 def build_app(settings: Settings, knowledge: Knowledge | None = None, bot: Bot | None = None) -> web.Application:
@@ -45,22 +46,22 @@ def build_app(settings: Settings, knowledge: Knowledge | None = None, bot: Bot |
     bot = bot or Bot(knowledge)
     app = web.Application(middlewares=[access_log], client_max_size=1024 ** 2)
     app[BOT_KEY] = bot
-    app["surfaces"] = []
+    app[SURFACES_KEY] = []
     app.router.add_get("/healthz", healthz)
 
     from adapters import web as web_chat
     web_chat.setup(app, bot)
-    app["surfaces"].append("web")
+    app[SURFACES_KEY].append("web")
 
     if settings.slack_bot_token and settings.slack_signing_secret:
         from adapters import slack
         slack.setup(app, bot, settings)
-        app["surfaces"].append("slack")
+        app[SURFACES_KEY].append("slack")
     else:
         log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events")
 
     # Teams is always mounted: without an app id it refuses every request (unless allowed for development)
     from adapters import teams
     teams.setup(app, bot, settings)
-    app["surfaces"].append("teams")
+    app[SURFACES_KEY].append("teams")
     return app

@@ -91,7 +91,9 @@ class Bot:
     def _pending_reason(self, turn: Turn) -> int | None:
         hist = self.conversations.history(turn.conversation_key)
         if hist and hist[-1].get("type") == "awaiting_reason":
-            return hist[-1]["feedback_id"]
+            fid = hist[-1]["feedback_id"]
+            # a reason given through a form (Slack modal, Teams card, web box) ends the wait
+            return None if self.feedback.has_reason(fid) else fid
         return None
 
     # -- questions ------------------------------------------------------------------------------------------

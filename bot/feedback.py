@@ -31,6 +31,10 @@ class Feedback:
         with self.db.conn:
             self.db["feedback"].update(feedback_id, {"reason": reason[:2000]})
 
+    def has_reason(self, feedback_id: int) -> bool:
+        row = self.db.execute("select reason from feedback where id = ?", [feedback_id]).fetchone()
+        return bool(row and row[0])
+
     def penalties(self, question: str) -> dict[int, float]:
         """Passage id -> score multiplier for passages voted down at least DEMOTE_AFTER times for this question."""
         key = question_key(question)

@@ -393,7 +393,8 @@ def serve(ctx, host, port, slack_socket_mode):
     app = build_app(s, k)
     if slack_socket_mode:
         from adapters import slack
-        slack.enable_socket_mode(app, s)
+        from adapters.server import BOT_KEY
+        slack.enable_socket_mode(app, app[BOT_KEY], s)
     host, port = host or s.host, port or s.port
     err.print(f"husbot kjører på http://{host}:{port}/  (Ctrl-C for å stoppe)")
     web.run_app(app, host=host, port=port, print=None)
@@ -461,6 +462,20 @@ def roster_list(ctx, as_json):
     console.print(t)
     for c in channels:
         console.print(f"{c['platform']}-kanal {c['channel_id']} → {c['pilot']}")
+
+
+def _register_surface_commands() -> None:
+    """`husbot slack …` and `husbot teams …` live with their adapters; the CLI only lists them."""
+    from adapters.slack.cli import slack
+    cli.add_command(slack)
+    try:
+        from adapters.teams.cli import teams
+        cli.add_command(teams)
+    except ImportError:
+        pass
+
+
+_register_surface_commands()
 
 
 def main():

@@ -1,0 +1,26 @@
+"""Slack surface: mentions, DMs, `/husbot`, buttons and the 👎 reason form, over HTTP or Socket Mode.
+
+Only translation lives here (`to_turn`, `to_blocks`, one handler); what to answer is decided in `bot/`.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot import Bot
+
+from .handlers import BOLT_KEY, build_bolt_app, events_endpoint
+from .manifest import manifest
+from .socket_mode import enable_socket_mode
+from .translate import to_blocks, to_turn
+
+EVENTS_PATH = "/slack/events"
+
+
+def setup(app: web.Application, bot: Bot, settings) -> None:
+    """Mount `POST /slack/events` on the aiohttp app, answering with `bot`."""
+    bolt = build_bolt_app(bot, settings)
+    app[BOLT_KEY] = bolt
+    app.router.add_post(EVENTS_PATH, events_endpoint(bolt, settings.slack_signing_secret))
+
+
+__all__ = ["EVENTS_PATH", "enable_socket_mode", "manifest", "setup", "to_blocks", "to_turn"]

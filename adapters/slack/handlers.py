@@ -1,0 +1,200 @@
+"""The Slack adapter's one handler: every Slack request becomes `bot.handle`/`bot.act`, every Reply a Slack post.
+
+Bolt does the Slack protocol (signatures, retries' headers, acknowledging within 3 s, Socket Mode envelopes); each
+listener acknowledges at once and does the slow part (retrieval) in a lazy listener.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import Bot, Reply, Turn, t
+
+from .translate import ACTION_ID, action_to_turn, command_to_turn, fallback_text, to_blocks, to_turn
+
+log = logging.getLogger("husbot.slack")
+
+BOLT_KEY = web.AppKey("slack_bolt", AsyncApp)
+REASON_VIEW = "feedback_reason"
+
+
+def build_bolt_app(bot: Bot, settings, verify_requests: bool = True) -> AsyncApp:
+    """The bolt app that listens for mentions, DMs, `/husbot`, buttons and the 👎 reason form."""
+    client = AsyncWebClient(token=settings.slack_bot_token, **_base_url(settings))
+    app = AsyncApp(signing_secret=settings.slack_signing_secret or None,
+                   client=client, process_before_response=False, request_verification_enabled=verify_requests,
+                   name="husbot")
+    handler = SlackHandler(bot)
+    # why lazy everywhere: retrieval can outlast Slack's 3 s; ack first, answer in a task (bolt's lazy listeners)
+    app.event("app_mention")(ack=_ack, lazy=[handler.on_message])
+    app.event("message")(ack=_ack, lazy=[handler.on_message])
+    app.command("/husbot")(ack=_ack, lazy=[handler.on_command])
+    app.action(ACTION_ID)(ack=_ack, lazy=[handler.on_button])
+    app.view_submission(REASON_VIEW)(ack=_ack, lazy=[handler.on_reason])
+    # why: any other subscribed event gets 200 rather than bolt's 404, which Slack would keep retrying
+    app.event(re.compile(r".+"))(_ack)
+    return app
+
+
+def _base_url(settings) -> dict:
+    url = settings.slack_api_url
+    return {"base_url": url if url.endswith("/") else url + "/"} if url else {}
+
+
+async def _ack(ack):
+    await ack()
+
+
+def events_endpoint(bolt: AsyncApp, signing_secret: str):
+    """The aiohttp handler for POST /slack/events: Slack's events, slash commands and button presses into bolt."""
+    verifier = SignatureVerifier(signing_secret)
+
+    async def slack_events(request: web.Request) -> web.Response:
+        return await dispatch(bolt, verifier, request)
+
+    return slack_events
+
+
+async def dispatch(bolt: AsyncApp, verifier: SignatureVerifier, request: web.Request) -> web.Response:
+    raw = await request.text()
+    try:
+        bolt_request = AsyncBoltRequest(body=raw, query=request.query_string, headers=dict(request.headers))
+        if not isinstance(bolt_request.body, dict):
+            raise ValueError("the body is not a JSON object")
+    except (ValueError, TypeError, AttributeError, KeyError) as e:
+        # why here: bolt parses the body before it checks the signature, so a malformed body would be a 500
+        signed = verifier.is_valid_request(raw, dict(request.headers))
+        log.info("rejected a malformed Slack request (%s)", e)
+        return web.json_response({"error": "malformed request body"}, status=400 if signed else 401)
+    return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+
+
+class SlackHandler:
+    """Translate, ask the bot, post the reply; nothing here decides what to answer."""
+
+    def __init__(self, bot: Bot):
+        self.bot = bot
+        self.people: dict[str, tuple[str, str]] = {}     # Slack user id -> (name, email), for the roster
+
+    async def on_message(self, body: dict, event: dict, client: AsyncWebClient, context):
+        if event.get("type") == "app_mention" and (event.get("channel") or "").startswith("D"):
+            return   # why: in a DM the same words also arrive as message.im; answer that one only
+        if event.get("type") == "message" and event.get("channel_type") != "im":
+            return   # channel messages reach husbot only as app_mention
+        turn = to_turn(event, event_id=body.get("event_id") or "", bot_user_id=context.bot_user_id or "")
+        if turn is None:
+            return
+        reply = await self._handle(turn, client)
+        thread = event.get("thread_ts") or (None if turn.is_dm else event.get("ts"))
+        await self.post(client, reply, channel=turn.channel_id, user=turn.user_id, thread_ts=thread)
+
+    async def on_command(self, body: dict, client: AsyncWebClient, respond):
+        turn = command_to_turn(body)
+        reply = await self._handle(turn, client)
+        if reply is not None:
+            await respond(text=fallback_text(reply), blocks=to_blocks(reply),
+                          response_type="ephemeral" if reply.ephemeral else "in_channel")
+
+    async def on_button(self, body: dict, client: AsyncWebClient, respond):
+        turn, kind, value = action_to_turn(body)
+        await self._who(turn, client)
+        try:
+            reply = await self.bot.act(turn, kind, value)
+        except Exception:
+            log.exception("Slack button %s failed", kind)
+            reply = Reply("error", t("error"), ephemeral=True)
+        if kind == "feedback_down" and reply.kind == "feedback" and reply.answer_id and body.get("trigger_id"):
+            await self._ask_reason(client, body["trigger_id"], reply, turn)
+        message = body.get("message") or {}
+        thread = turn.thread_id or (None if turn.is_dm else message.get("ts"))
+        await self.post(client, reply, channel=turn.channel_id, user=turn.user_id, thread_ts=thread, respond=respond)
+
+    async def on_reason(self, body: dict, view: dict, client: AsyncWebClient):
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = (view.get("state") or {}).get("values") or {}
+        reason = ((values.get("reason") or {}).get("reason") or {}).get("value") or ""
+        if not meta.get("feedback_id") or not reason.strip():
+            return
+        reply = self.bot.add_feedback_reason(int(meta["feedback_id"]), reason, meta.get("lang") or "nb")
+        if meta.get("channel"):
+            await self.post(client, reply, channel=meta["channel"], user=(body.get("user") or {}).get("id") or "",
+                            thread_ts=meta.get("thread_ts") or None)
+
+    async def _handle(self, turn: Turn, client: AsyncWebClient) -> Reply | None:
+        if not turn.is_bot:
+            await self._who(turn, client)
+        try:
+            return await self.bot.handle(turn)
+        except Exception:
+            log.exception("Slack turn failed")
+            return Reply("error", t("error"), ephemeral=True)
+
+    async def _who(self, turn: Turn, client: AsyncWebClient) -> None:
+        """Name and e-mail of the asker, so the roster can recognise people imported by e-mail."""
+        if not turn.user_id:
+            return
+        if turn.user_id not in self.people:
+            try:
+                user = (await client.users_info(user=turn.user_id))["user"]
+                profile = user.get("profile") or {}
+                self.people[turn.user_id] = (profile.get("display_name") or user.get("real_name") or user.get("name")
+                                             or "", profile.get("email") or "")
+            except Exception as e:   # missing users:read.email scope, or Slack unreachable: ask without them
+                log.info("users.info failed for %s: %s", turn.user_id, e)
+                return
+        name, email = self.people[turn.user_id]
+        turn.user_name = turn.user_name or name
+        turn.email = turn.email or email
+
+    async def _ask_reason(self, client: AsyncWebClient, trigger_id: str, reply: Reply, turn: Turn) -> None:
+        meta = {"feedback_id": reply.answer_id, "lang": reply.lang, "channel": turn.channel_id,
+                "thread_ts": turn.thread_id}
+        try:
+            await client.views_open(trigger_id=trigger_id, view=reason_view(reply.lang, meta))
+        except SlackApiError as e:
+            log.info("could not open the reason form: %s", e)
+
+    async def post(self, client: AsyncWebClient, reply: Reply | None, *, channel: str, user: str,
+                   thread_ts: str | None = None, respond=None) -> None:
+        """Post a Reply: in the thread, or only to the asker when it is ephemeral."""
+        if reply is None:
+            return
+        text, blocks = fallback_text(reply), to_blocks(reply)
+        try:
+            if reply.ephemeral:
+                await client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks,
+                                                thread_ts=thread_ts)
+            else:
+                await client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
+        except SlackApiError as e:
+            # why: a button under a /husbot answer may sit in a channel husbot has not joined; its response_url works
+            log.info("posting to %s failed (%s)", channel, e.response.get("error"))
+            if respond is None:
+                raise
+            await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def reason_view(lang: str, meta: dict) -> dict:
+    """The modal that asks what was wrong with an answer after 👎."""
+    return {
+        "type": "modal", "callback_id": REASON_VIEW, "private_metadata": json.dumps(meta),
+        "title": {"type": "plain_text", "text": t("reason_title", lang)},
+        "submit": {"type": "plain_text", "text": t("send", lang)},
+        "close": {"type": "plain_text", "text": t("cancel", lang)},
+        "blocks": [{"type": "input", "block_id": "reason",
+                    "label": {"type": "plain_text", "text": t("reason_label", lang)},
+                    "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True,
+                                "max_length": 2000}}],
+    }
+
+
+__all__ = ["BOLT_KEY", "SlackHandler", "build_bolt_app", "events_endpoint", "reason_view"]
