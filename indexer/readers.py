@@ -78,9 +78,9 @@ def _read_md(path: Path) -> list[Page]:
 
 
 def _read_pdf(path: Path) -> list[Page]:
-    import fitz  # pymupdf
+    import pymupdf  # why not `import fitz`: that alias prints a deprecation warning to stdout
 
-    with fitz.open(str(path)) as pdf:
+    with pymupdf.open(str(path)) as pdf:
         if pdf.needs_pass:
             raise UnreadableFile(path, "the PDF is password-protected")
         return [Page(i + 1, page.get_text("text")) for i, page in enumerate(pdf)]
@@ -89,19 +89,25 @@ def _read_pdf(path: Path) -> list[Page]:
 def _read_docx(path: Path) -> list[Page]:
     import docx
 
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
     d = docx.Document(str(path))
     lines, headings = [], set()
-    for para in d.paragraphs:
-        text = para.text.strip()
-        style = (para.style.name or "").lower() if para.style is not None else ""
-        if not text:
-            continue
-        if style.startswith("heading") or style.startswith("overskrift") or style == "title":
-            headings.add(text)
-        lines.append(text)
-        lines.append("")
-    for table in d.tables:
-        for row in table.rows:
-            lines.append("\t".join(c.text.strip() for c in row.cells))
-        lines.append("")
+    # walk paragraphs and tables in document order, so a table sits under the heading it follows
+    for child in d.element.body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = Paragraph(child, d)
+            text = para.text.strip()
+            if not text:
+                continue
+            style = (para.style.name or "").lower() if para.style is not None else ""
+            if style.startswith("heading") or style.startswith("overskrift") or style == "title":
+                headings.add(text)
+            lines += [text, ""]
+        elif tag == "tbl":
+            for row in Table(child, d).rows:
+                lines.append("\t".join(c.text.strip() for c in row.cells))
+            lines.append("")
     return [Page(None, "\n".join(lines), headings)]

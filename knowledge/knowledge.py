@@ -112,6 +112,8 @@ class Knowledge:
                 state = json.loads(state_path.read_text())
             except ValueError:
                 state = {}
+        if not isinstance(state, dict):
+            state = {}
         fresh = state.get("generation") == gen and state.get("passages") == len(passages)
         dense = lexical = None
         if fresh and faiss_path.exists() and lex_path.exists():

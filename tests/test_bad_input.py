@@ -1,15 +1,16 @@
 """Bad input: unreadable files, odd questions, foreign data folders and crashes give clear errors, never a broken index."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 
 import pytest
 
 from indexer import index_paths
-from knowledge import EmptyQuestion, HusbotError, IncompatibleStore, Knowledge, QuestionTooLong, Settings
+from knowledge import EmptyQuestion, HusbotError, IncompatibleStore, Knowledge, QuestionTooLong
 from knowledge.embedder import HashingEmbedder
-from support import CountingEmbedder, assert_store_consistent, write_corpus
+from support import CountingEmbedder, assert_store_consistent
 
 GOOD = ["narvik-resultatnotat.txt", "orkland-statusrapport.txt", "stad-erfaringsnotat.txt"]
 
@@ -110,6 +111,24 @@ def test_an_invalid_manifest_is_reported_and_other_folders_are_indexed(knowledge
     assert len(report.errors) == 1 and "manifest.json" in report.errors[0] and "\n" not in report.errors[0]
     assert sorted(report.indexed) == GOOD
     assert_store_consistent(knowledge)
+
+
+@pytest.mark.parametrize("entry, reason", [
+    ({"visibility": "secret"}, "unknown visibility 'secret'"),
+    ({"visibility": "private", "pilots": []}, "a private document needs its pilot(s)"),
+], ids=["unknown visibility", "private without pilots"])
+def test_a_manifest_entry_we_cannot_honour_is_refused_with_one_line(knowledge, corpus_dir, entry, reason):
+    # indexing a document meant to be private as if it were public would leak it to every pilot
+    (corpus_dir / "internt-notat.txt").write_text("Internt notat\n\n" + "Budsjettet er ikke avklart. " * 20,
+                                                  encoding="utf-8")
+    (corpus_dir / "manifest.json").write_text(json.dumps({"internt-notat.txt": entry}), encoding="utf-8")
+
+    report = index_paths(knowledge, [corpus_dir])
+
+    assert len(report.errors) == 1
+    assert str(corpus_dir / "internt-notat.txt") in report.errors[0] and reason in report.errors[0]
+    assert sorted(report.indexed) == GOOD
+    assert "internt-notat.txt" not in {d.name for d in knowledge.store.documents()}
 
 
 # -- odd questions ---------------------------------------------------------------------------------------------------

@@ -236,8 +236,8 @@ def test_a_data_folder_from_another_model_fails_with_one_line(hashing_home):
 
 
 @pytest.mark.parametrize("question", ["", "   ", "x" * 5000])
-def test_an_empty_or_overlong_question_fails_with_one_line(hashing_home, question):
-    result = husbot(hashing_home, "ask", question, embedder="hashing")
+def test_search_for_an_empty_or_overlong_question_fails_with_one_line(hashing_home, question):
+    result = husbot(hashing_home, "search", question, embedder="hashing")
 
     assert_clean_failure(result)
     assert result.stderr.startswith("Error: the question")

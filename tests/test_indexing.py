@@ -82,16 +82,29 @@ def test_manifest_metadata_is_recorded_on_the_document_and_its_passages(knowledg
     (folder / "sluttrapport.txt").write_text(f"Sluttrapport\n\n{INTRO}\n\n{RESULTS}\n", encoding="utf-8")
     write_manifest(folder, {"sluttrapport.txt": {
         "title": "Følgeevaluering – sluttrapport", "publisher": "Oxford Research AS", "date": "2025-09-08",
-        "kind": "evaluation-report", "pilots": ["Stad", "Lyngdal"], "visibility": "pilot"}})
+        "kind": "evaluation-report", "pilots": ["Stad", "Lyngdal"], "visibility": "private"}})
     index_paths(knowledge, [folder])
 
     (doc,) = knowledge.store.documents()
     assert (doc.name, doc.title, doc.publisher, doc.date, doc.kind, doc.pilots, doc.visibility) == (
         "sluttrapport.txt", "Følgeevaluering – sluttrapport", "Oxford Research AS", "2025-09-08", "report",
-        ["Stad", "Lyngdal"], "pilot")
+        ["Stad", "Lyngdal"], "private:Stad,Lyngdal")
     for p in passages_of(knowledge, "sluttrapport.txt"):
-        assert (p.date, p.kind, p.visibility, p.title) == ("2025-09-08", "report", "pilot",
+        assert (p.date, p.kind, p.visibility, p.title) == ("2025-09-08", "report", "private:Stad,Lyngdal",
                                                            "Følgeevaluering – sluttrapport")
+
+
+def test_a_private_document_is_found_only_by_the_pilots_that_own_it(knowledge, corpus_dir):
+    write_manifest(corpus_dir, {"orkland-statusrapport.txt": {"visibility": "private", "pilots": ["Orkland"]}})
+    index_paths(knowledge, [corpus_dir])
+    question = "Innovasjonshub Orkland på Orkanger"
+
+    def documents_seen_by(pilots):
+        return {h.passage.document for h in knowledge.search(question, 5, Filters(visible_pilots=pilots))}
+
+    assert "orkland-statusrapport.txt" in documents_seen_by({"Orkland"})
+    assert "orkland-statusrapport.txt" not in documents_seen_by({"Stad", "Narvik"})
+    assert documents_seen_by({"Stad"}) == {"stad-erfaringsnotat.txt", "narvik-resultatnotat.txt"}
 
 
 def test_without_a_manifest_title_date_and_kind_come_from_the_file(knowledge, tmp_path):

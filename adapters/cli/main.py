@@ -12,8 +12,9 @@ from rich.table import Table
 
 from knowledge import SETTINGS, Filters, HusbotError, Knowledge, Settings
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# why soft_wrap: piped output (CI, scripts) must keep one error per line, not wrap at 80 columns
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class HusbotGroup(click.Group):
