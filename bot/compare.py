@@ -24,7 +24,7 @@ def pilots_to_compare(question: str) -> list[str]:
 
 def per_pilot_question(question: str, pilot: str, lang: str) -> str:
     """'Hvordan har pilotene organisert kontorfellesskap?' -> 'Hvordan har Narvik organisert kontorfellesskap?'."""
-    q = re.sub(r"(?i)\b(?:sammenlign|compare)\s+(?:pilotene|the pilots)\s+(?:på|pa|on|om)\b", "", question)
+    q = re.sub(r"(?i)\b(?:sammenlign|compare)\s+(?:pilotene|the pilots)\s+(?:på|pa|on|om)\b:?", "", question)
     q, n = re.subn(r"(?i)\b(?:alle (?:fire )?pilotene|de fire pilotene|hver (?:av )?pilotene|pilotene|hver pilot|"
                    r"all (?:four )?(?:the )?pilots|each pilot|the pilots)\b", pilot, q)
     q = " ".join(q.split()).strip()

@@ -103,8 +103,8 @@ class Bot:
         if not hist:
             return text
         prev = hist[-1]["question"]
-        short = len(text.split()) <= 6
-        if not (short and (FOLLOW_UP.match(text) or len(text.split()) <= 3)):
+        n_words = len(text.split())
+        if not (n_words <= 6 and FOLLOW_UP.match(text) or n_words <= 3 and pilots_in(text)):
             return text
         new_pilots, old_pilots = pilots_in(text), pilots_in(prev)
         if new_pilots and old_pilots:
@@ -116,10 +116,10 @@ class Bot:
         return f"{prev.rstrip(' ?')} – {rest}?" if rest else prev
 
     async def answer(self, turn: Turn, text: str, lang: str | None = None) -> Reply:
+        lang = lang or detect_language(text)
+        if len(text) > MAX_QUESTION_CHARS:
+            return Reply("error", t("too_long", lang, n=len(text), max=MAX_QUESTION_CHARS), lang, ephemeral=True)
         question = self.resolve_follow_up(turn, text)
-        lang = lang or detect_language(question)
-        if len(question) > MAX_QUESTION_CHARS:
-            return Reply("error", t("too_long", lang, n=len(question), max=MAX_QUESTION_CHARS), lang, ephemeral=True)
         if self.knowledge.store.counts()["passages"] == 0:
             return Reply("error", t("empty_index", lang), lang)
         visible = self.visible_pilots(turn)
@@ -141,7 +141,7 @@ class Bot:
         reply.actions += [Action("show_source", f"{t('label_show_source', lang)} {c.number}",
                                  f"{reply.answer_id}:{c.number}") for c in reply.citations]
         if reply.kind == "answer" and not is_comparison(question):
-            reply.suggestions = [t("suggest_compare", lang)] if not pilots_in(question) else []
+            reply.suggestions = [t("suggest_compare", lang, question=question)] if not pilots_in(question) else []
         return reply
 
     def _search(self, question: str, lang: str, filters: Filters, k: int = 5):
@@ -178,11 +178,9 @@ class Bot:
                 numbers[c.number] = view.number
                 citations.append(view)
             sentences = [(s, numbers[n]) for s, n in a.sentences if n in numbers]
-            sections.append(PilotSection(pilot, sentences, bool(sentences)))
-        lines = [t("compare_lead", lang)]
-        for s in sections:
-            body = " ".join(f"{x} [{n}]" for x, n in s.sentences) if s.found else t("compare_none", lang, pilot=s.pilot)
-            lines.append(f"{s.pilot}: {body}")
+            body = " ".join(f"{x} [{n}]" for x, n in sentences) if sentences else t("compare_none", lang, pilot=pilot)
+            sections.append(PilotSection(pilot, sentences, bool(sentences), body))
+        lines = [t("compare_lead", lang)] + [f"{s.pilot}: {s.text}" for s in sections]
         return Reply("comparison", "\n".join(lines), lang, t("compare_lead", lang), citations=citations,
                      pilots=sections, found=any(s.found for s in sections))
 
@@ -205,7 +203,10 @@ class Bot:
 
     def add_feedback_reason(self, feedback_id: int, reason: str, lang: str = "nb") -> Reply:
         """The 'why' behind a 👎, from a form (web, Slack modal, Teams card) rather than the next chat message."""
-        self.feedback.add_reason(int(feedback_id), " ".join(reason.split()))
+        try:
+            self.feedback.add_reason(int(feedback_id), " ".join(reason.split()))
+        except (ValueError, LookupError):
+            return Reply("error", t("unknown_answer", lang), lang, ephemeral=True)
         return Reply("feedback", t("reason_saved", lang), lang, ephemeral=True)
 
     async def act(self, turn: Turn, kind: str, value: str) -> Reply:

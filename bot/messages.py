@@ -45,7 +45,7 @@ TEXTS = {
     "error": {"nb": "Beklager, noe gikk galt. Prøv igjen om litt.",
               "en": "Sorry, something went wrong. Please try again shortly."},
     "not_allowed": {"nb": "Dette kan bare administratorer gjøre.", "en": "Only administrators can do this."},
-    "suggest_compare": {"nb": "Sammenlign pilotene på dette", "en": "Compare the pilots on this"},
+    "suggest_compare": {"nb": "Sammenlign pilotene på: {question}", "en": "Compare the pilots on: {question}"},
     "suggest_source": {"nb": "kilde 1", "en": "source 1"},
     "label_sources": {"nb": "Kilder", "en": "Sources"},
     "label_show_source": {"nb": "Vis kilde", "en": "Show source"},

@@ -52,6 +52,7 @@ class PilotSection:
     pilot: str
     sentences: list[tuple[str, int]]
     found: bool
+    text: str = ""          # the sentences with [n] marks, or "no source found for <pilot>"
 
 
 @dataclass

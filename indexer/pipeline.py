@@ -17,7 +17,7 @@ from . import chunking, layout, readers, sections, tagging
 from .ocr import OcrRepair
 
 # Bump when reading, chunking or tagging changes, so unchanged files are re-indexed once.
-INDEXER_VERSION = "3"
+INDEXER_VERSION = "4"
 
 KIND_ALIASES = {"evaluation-report": "report", "pilot-result-report": "report", "research-report": "report",
                 "report": "report", "rapport": "report", "slides": "slides", "lysark": "slides", "article": "article",
@@ -121,13 +121,14 @@ def prepare(path: Path, ocr: OcrRepair | None = None) -> tuple[Document, list[Pa
             if ocr is not None and damaged:
                 readable = ocr.repair(readable)
             heading = " – ".join(t for t in path_titles if t)
+            display = readable
             if group[0].kind == "table":
                 readable = readable.replace(" | ", " ")
             passages.append(Passage(
                 text=text, shadow=fold(readable), section_no=sec.number, section_title=sec.title,
                 page=group[0].page, seq=len(passages),
                 pilots=tagging.pilots_for(readable, path_titles, doc.pilots), lessons=tagging.lessons_in(readable),
-                date=doc.date, kind=doc.kind, visibility=doc.visibility))
+                date=doc.date, kind=doc.kind, visibility=doc.visibility, display=display))
             embed_texts.append(f"{title}. {heading}\n{readable}")
     if not passages:
         raise UnreadableFile(path, "contains no text")

@@ -66,7 +66,8 @@ class Answer:
                 "text": self.text, "citations": [c.__dict__ for c in self.citations]}
 
 
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ«\"\-•])|\n+")
+# a sentence ends at . ! ? before a capital letter, but not after a number ("23. - 24. august")
+_SENT = re.compile(r"(?<![0-9][.!?])(?<=[.!?])\s+(?=[A-ZÆØÅ«\"])|\n+")
 
 
 def sentences_of(text: str) -> list[str]:
@@ -132,8 +133,8 @@ def compose(question: str, lang: str, hits: list[Hit], tidy, coverage,
     if conf < min_confidence:
         return Answer(question, lang, False, ui["none"], [], citations, conf)
     scored = []
-    for c in citations[:3]:
-        for pos, s in enumerate(sentences_of(c.text)):
+    for c, h in zip(citations[:3], hits):
+        for pos, s in enumerate(sentences_of(h.display)):
             score = overlap(question, s) + (0.15 if c.number == 1 else 0.0) - 0.02 * pos
             scored.append((score, c.number, pos, s))
     best = sorted(scored, key=lambda x: -x[0])[:n_sentences]

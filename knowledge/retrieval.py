@@ -13,7 +13,7 @@ from .errors import EmptyQuestion, HusbotError
 from .lexical import LexicalIndex
 from .pilots import pilots_in
 from .store import Passage
-from .textnorm import detect_language, fold
+from .textnorm import detect_language, fold, tidy
 
 MAX_QUESTION_CHARS = 2000
 RRF_K = 60
@@ -80,6 +80,11 @@ class Hit:
     def text(self) -> str:
         """The original text shown and cited: the passage, with its best neighbour when it fits."""
         return "\n\n".join(p.text for p in (self.window or [self.passage]))
+
+    @property
+    def display(self) -> str:
+        """The same window as readable text (re-joined lines, OCR repaired) for answer sentences."""
+        return "\n".join(p.display or tidy(p.text) for p in (self.window or [self.passage]))
 
 
 def clean_question(question: str) -> str:

@@ -50,6 +50,7 @@ class Passage:
     kind: str = "report"
     visibility: str = "programme"
     dup_of: int | None = None
+    display: str = ""        # readable text for answers; the citation keeps `text`, the original
     doc_id: int | None = None
     id: int | None = None
     # filled when read back together with its document
@@ -103,8 +104,14 @@ def _m4(db: sqlite_utils.Database) -> None:
     db["teams_conversations"].create_index(["aad_object_id"], if_not_exists=True)
 
 
+def _m5(db: sqlite_utils.Database) -> None:
+    """A readable copy of each passage (lines re-joined, OCR damage repaired) for answer sentences."""
+    if "display" not in db["passages"].columns_dict:
+        db["passages"].add_column("display", str)
+
+
 # Numbered migrations; other parts of husbot add their tables by appending here (owned by knowledge/).
-MIGRATIONS = [_m1, _m2, _m3, _m4]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5]
 
 
 class Store(Protocol):
@@ -190,7 +197,7 @@ class SQLiteStore:
                     "page": p.page, "text": p.text, "shadow": p.shadow,
                     "pilots": json.dumps(p.pilots, ensure_ascii=False), "lessons": json.dumps(p.lessons),
                     "date": p.date or doc.date, "kind": p.kind or doc.kind, "visibility": p.visibility or doc.visibility,
-                    "dup_of": None}).last_pk
+                    "dup_of": None, "display": p.display}).last_pk
                 p.id, p.doc_id = pid, doc_id
                 self.db["embeddings"].insert({"passage_id": pid,
                                               "vector": np.asarray(vec, dtype=np.float32).tobytes()})
@@ -243,7 +250,8 @@ class SQLiteStore:
                                section_title=r["section_title"] or "", page=r["page"], seq=r["seq"],
                                pilots=json.loads(r["pilots"] or "[]"), lessons=json.loads(r["lessons"] or "[]"),
                                date=r["date"] or "", kind=r["kind"] or "", visibility=r["visibility"] or "programme",
-                               dup_of=r["dup_of"], doc_id=r["doc_id"], id=r["id"], document=r["document"],
+                               dup_of=r["dup_of"], display=r.get("display") or "", doc_id=r["doc_id"], id=r["id"],
+                               document=r["document"],
                                title=r["title"]))
         return out
 
