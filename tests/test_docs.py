@@ -13,7 +13,9 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 def _commands(group: click.Group, prefix: str = "husbot") -> list[tuple[str, click.Command]]:
     out = []
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         path = f"{prefix} {name}"
         out.append((path, cmd))
         if isinstance(cmd, click.Group):

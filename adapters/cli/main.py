@@ -18,7 +18,15 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class HusbotGroup(click.Group):
-    """Turns husbot's named errors into one clear line instead of a traceback."""
+    """Turns husbot's named errors into one clear line instead of a traceback; loads adapter commands lazily."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            self.add_command(_lazy(name), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         try:
@@ -465,18 +473,15 @@ def roster_list(ctx, as_json):
         console.print(f"{c['platform']}-kanal {c['channel_id']} → {c['pilot']}")
 
 
-def _register_surface_commands() -> None:
-    """`husbot slack …` and `husbot teams …` live with their adapters; the CLI only lists them."""
-    from adapters.slack.cli import slack
-    cli.add_command(slack)
-    try:
-        from adapters.teams.cli import teams
-        cli.add_command(teams)
-    except ImportError:
-        pass
+# Commands that live with their adapters; imported only when used, so `husbot ask` starts fast.
+LAZY_COMMANDS = {"slack": "adapters.slack.cli:slack", "teams": "adapters.teams.cli:teams"}
 
 
-_register_surface_commands()
+def _lazy(name: str) -> click.Command:
+    import importlib
+
+    module, _, attr = LAZY_COMMANDS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def main():
