@@ -169,8 +169,9 @@ async def test_comparison_shows_the_pilots_side_by_side(page):
 
 async def test_suggestion_chip_asks_the_suggestion(page):
     answer = await ask(page, "Hvem arrangerte frokostmøter?")
-    await answer.get_by_role("button", name="Sammenlign pilotene på dette").click()
-    await expect(page.locator("article.msg.user").last).to_have_text("Sammenlign pilotene på dette")
+    suggestion = "Sammenlign pilotene på: Hvem arrangerte frokostmøter?"
+    await answer.get_by_role("button", name=suggestion).click()
+    await expect(page.locator("article.msg.user").last).to_have_text(suggestion)
     await expect(page.locator("article.msg.bot").last.locator(".pilot-card")).to_have_count(4)
 
 

@@ -126,7 +126,7 @@ async def test_comparison_comes_back_per_pilot(client):
 
 async def test_suggestion_is_offered_and_can_be_asked(client):
     reply = await ask(client, "Hvem arrangerte frokostmøter?")
-    assert reply["suggestions"] == ["Sammenlign pilotene på dette"]
+    assert reply["suggestions"] == ["Sammenlign pilotene på: Hvem arrangerte frokostmøter?"]
     follow = await ask(client, reply["suggestions"][0])
     assert follow["kind"] == "comparison"
 
