@@ -1,0 +1,141 @@
+"""The Teams adapter's one handler: every activity becomes `bot.handle`/`bot.act`, every Reply an Adaptive Card.
+
+Nothing here decides what to answer. Messages are answered in the same chat or reply chain (botbuilder replies to
+the incoming activity); card buttons (Action.Execute) are answered in the invoke's HTTP response with a card that
+replaces the pressed one for the person who pressed it.
+"""
+from __future__ import annotations
+
+import logging
+
+from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
+
+from bot import Action, Bot, CitationView, Reply, Turn, t
+
+from .proactive import References
+from .translate import CARD_THREAD, CARD_TYPE, REASON_VERB, VOTES, card_action, to_activity, to_card, to_turn
+
+log = logging.getLogger("husbot.teams")
+
+
+class TeamsHandler(ActivityHandler):
+    """Translate, ask the bot, send the card."""
+
+    def __init__(self, bot: Bot, references: References):
+        self.bot = bot
+        self.references = references
+        self.emails: dict[str, str] = {}     # AAD object id -> e-mail, so the roster can recognise people by e-mail
+
+    # -- messages ----------------------------------------------------------------------------------------------------
+    async def on_message_activity(self, context: TurnContext):
+        self._remember(context.activity, if_new=True)
+        turn = to_turn(context.activity)
+        if turn.is_bot:
+            return
+        # why before asking: retrieval can take a few seconds; Teams shows "husbot is typing" meanwhile
+        await context.send_activity(Activity(type=ActivityTypes.typing))
+        await self._who(context, turn)
+        reply = await self._handle(turn)
+        if reply is not None:
+            await context.send_activity(to_activity(reply))
+
+    async def _handle(self, turn: Turn) -> Reply | None:
+        try:
+            return await self.bot.handle(turn)
+        except Exception:
+            log.exception("Teams turn failed")
+            return Reply("error", t("error"), ephemeral=True)
+
+    # -- install, join, leave ----------------------------------------------------------------------------------------
+    async def on_conversation_update_activity(self, context: TurnContext):
+        me = context.activity.recipient.id if context.activity.recipient else None
+        removed = [m.id for m in context.activity.members_removed or []]
+        if me and me in removed:
+            self.references.forget(context.activity)
+        else:
+            self._remember(context.activity)
+
+    async def on_installation_update_add(self, context: TurnContext):
+        self._remember(context.activity)
+
+    async def on_installation_update_remove(self, context: TurnContext):
+        self.references.forget(context.activity)
+
+    def _remember(self, activity: Activity, if_new: bool = False) -> None:
+        try:
+            self.references.remember(activity, if_new=if_new)
+        except Exception:   # why: a full disk must not stop the answer; proactive messages are a bonus
+            log.exception("could not store the Teams conversation reference")
+
+    # -- card buttons (Action.Execute) -------------------------------------------------------------------------------
+    async def on_adaptive_card_invoke(self, context: TurnContext,
+                                      invoke_value: AdaptiveCardInvokeValue) -> AdaptiveCardInvokeResponse:
+        verb, data = card_action(context.activity)
+        turn = to_turn(context.activity, text="", thread=CARD_THREAD)
+        await self._who(context, turn)
+        try:
+            card = await self._press(turn, verb, data)
+        except Exception:
+            log.exception("Teams card action %s failed", verb)
+            card = to_card(Reply("error", t("error"), ephemeral=True))
+        return AdaptiveCardInvokeResponse(status_code=200, type=CARD_TYPE, value=card)
+
+    async def _press(self, turn: Turn, verb: str, data: dict) -> dict:
+        value = str(data.get("value") or "")
+        if verb == "show_source":
+            source = await self.bot.act(turn, verb, value)
+            answer = self._answer(value.partition(":")[0])
+            return to_card(answer, source=source) if answer else to_card(source)
+        if verb in VOTES:
+            note = await self.bot.act(turn, verb, value)
+            form = ({"value": note.answer_id, "answer_id": value, "lang": note.lang}
+                    if verb == "feedback_down" and note.kind == "feedback" and note.answer_id else None)
+            answer = self._answer(value)
+            return to_card(answer, note=note, reason_form=form) if answer else to_card(note, reason_form=form)
+        if verb == REASON_VERB:
+            lang = str(data.get("lang") or "nb")
+            answer = self._answer(str(data.get("answer_id") or ""))
+            reason = str(data.get("reason") or "")
+            if not value.isdigit():
+                return to_card(Reply("error", t("error", lang), lang))
+            if not reason.strip():   # an empty box: ask again
+                note = Reply("feedback", t("thanks_down", lang), lang)
+                form = {k: v for k, v in data.items() if k != "reason"}
+                return to_card(answer, note=note, reason_form=form) if answer else to_card(note, reason_form=form)
+            note = self.bot.add_feedback_reason(int(value), reason, lang)
+            return to_card(answer, note=note) if answer else to_card(note)
+        # any other button (a feature's own, e.g. minutes_accept): the core decides, its reply becomes the card
+        return to_card(await self.bot.act(turn, verb, value))
+
+    def _answer(self, answer_id: str) -> Reply | None:
+        """The answer a button sits under, to draw it again: Teams replaces the pressed card with our response."""
+        row = self.bot.conversations.answer(answer_id) if answer_id else None
+        if row is None:
+            return None
+        lang = row.get("lang") or "nb"
+        citations = [CitationView(**{k: c[k] for k in CitationView.__dataclass_fields__ if k in c})
+                     for c in row.get("citations") or []]
+        # the same buttons the core put under the answer (bot/core.py Bot.answer)
+        actions = [Action("feedback_up", "👍", answer_id), Action("feedback_down", "👎", answer_id)]
+        actions += [Action("show_source", f"{t('label_show_source', lang)} {c.number}", f"{answer_id}:{c.number}")
+                    for c in citations]
+        return Reply("answer", row["text"], lang, citations=citations, actions=actions, answer_id=answer_id,
+                     question=row.get("question") or "")
+
+    # -- who is asking -----------------------------------------------------------------------------------------------
+    async def _who(self, context: TurnContext, turn: Turn) -> None:
+        """The asker's e-mail from Teams (activities carry only the AAD object id), for people the roster knows by
+        e-mail alone."""
+        who = context.activity.from_property
+        if not turn.user_id or turn.email or who is None or not who.id:
+            return
+        if turn.user_id not in self.emails:
+            try:
+                member = await TeamsInfo.get_member(context, who.id)
+            except Exception as e:   # not in Teams (tests, emulator) or the connector is down: ask without it
+                log.info("Teams member lookup failed for %s: %s", turn.user_id, e)
+                return
+            self.emails[turn.user_id] = (member.email or member.user_principal_name or "").lower()
+        turn.email = self.emails[turn.user_id]
