@@ -27,6 +27,8 @@ SOURCE = re.compile(r"^\s*(?:vis\s+)?(?:kilde|source|show\s+source)\s*\[?(\d{1,2
 FOLLOW_UP = re.compile(r"^\s*(?:og|men|hva med|enn|and|what about|how about|and in|og i|og for)\b", re.I)
 
 Handler = Callable[[Turn, str], Awaitable[Reply]]
+Interceptor = Callable[[Turn, str], Awaitable["Reply | None"]]
+ActionHandler = Callable[[Turn, str], Awaitable[Reply]]
 
 
 class Bot:
@@ -37,10 +39,17 @@ class Bot:
         self.feedback = Feedback(db)
         self.roster = Roster(db)
         self.commands: dict[str, Handler] = {}   # hooks: "referat" (minutes), "status" (status round), ...
+        # consulted before question answering: a Reply answers, kind "none" swallows silently, None passes on
+        self.interceptors: list[Interceptor] = []
+        self.action_handlers: dict[str, ActionHandler] = {}   # button kinds owned by a feature
 
     def register_command(self, word: str, handler: Handler) -> None:
         """Let a later feature (minutes, status round) own messages starting with `word`."""
         self.commands[word.lower()] = handler
+
+    def register_action(self, kind: str, handler: ActionHandler) -> None:
+        """Let a feature own a button kind (e.g. minutes_accept); `act` passes it the button's value."""
+        self.action_handlers[kind] = handler
 
     # -- the steps --------------------------------------------------------------------------------------
     async def handle(self, turn: Turn) -> Reply | None:
@@ -69,6 +78,10 @@ class Bot:
         first = text.split()[0].lower().lstrip("/")
         if first in self.commands:
             return await self.commands[first](turn, text)
+        for intercept in self.interceptors:
+            reply = await intercept(turn, text)
+            if reply is not None:
+                return None if reply.kind == "none" else reply
         return await self.answer(turn, text, lang)
 
     def _identify(self, turn: Turn) -> None:
@@ -217,6 +230,8 @@ class Bot:
             answer_id, _, n = value.partition(":")
             ans = self.conversations.answer(answer_id)
             return self.source(answer_id, int(n) if n.isdigit() else 0, (ans or {}).get("lang", lang))
+        if kind in self.action_handlers:
+            return await self.action_handlers[kind](turn, value)
         if kind in ("feedback_up", "feedback_down"):
             ans = self.conversations.answer(value)
             if ans is None:

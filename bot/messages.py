@@ -50,6 +50,81 @@ TEXTS = {
     "label_sources": {"nb": "Kilder", "en": "Sources"},
     "label_show_source": {"nb": "Vis kilde", "en": "Show source"},
     "label_page": {"nb": "s.", "en": "p."},
+    # -- meeting minutes (bot/minutes.py) --
+    "minutes_help": {
+        "nb": ("Referat:\n"
+               "• «referat start [møtetype] [tittel]» samler meldingene i denne tråden\n"
+               "• «referat stopp» avslutter og viser et utkast med vedtak og oppgaver\n"
+               "• «referat importer <tekst>» lager et utkast fra ferdig referat\n"
+               "• «referat endre ID vedtak|oppgave N <ny tekst>», «referat fjern ID oppgave N», "
+               "«referat legg til ID vedtak <tekst>»\n"
+               "• «referat godta [ID]» godtar utkastet og legger det i kunnskapsbasen\n"
+               "• «oppgaver [pilot|@person]» viser åpne oppgaver, «oppgave ferdig ID» lukker en\n"
+               "Møtetyper: {types}."),
+        "en": ("Minutes:\n"
+               "• “referat start [meeting type] [title]” collects the messages in this thread\n"
+               "• “referat stopp” ends the capture and shows a draft with decisions and action items\n"
+               "• “referat importer <text>” makes a draft from finished minutes\n"
+               "• “referat endre ID vedtak|oppgave N <new text>”, “referat fjern ID oppgave N”, "
+               "“referat legg til ID vedtak <text>”\n"
+               "• “referat godta [ID]” accepts the draft and adds it to the knowledge base\n"
+               "• “oppgaver [pilot|@person]” lists open action items, “oppgave ferdig ID” closes one\n"
+               "Meeting types: {types}."),
+    },
+    "minutes_started": {"nb": "Referat #{id} startet ({type}{title}). Jeg samler meldingene i denne tråden til noen "
+                              "skriver «referat stopp».",
+                        "en": "Minutes #{id} started ({type}{title}). I am collecting the messages in this thread "
+                              "until someone writes “referat stopp”."},
+    "minutes_already_open": {"nb": "Det pågår allerede et referat (#{id}) i denne tråden. Skriv «referat stopp» først.",
+                             "en": "Minutes (#{id}) are already being taken in this thread. Write “referat stopp” first."},
+    "minutes_none_open": {"nb": "Det pågår ikke noe referat i denne tråden. Start med «referat start [møtetype] [tittel]».",
+                          "en": "No minutes are being taken in this thread. Start with “referat start [meeting type] [title]”."},
+    "minutes_empty": {"nb": "Referat #{id} er stoppet, men ingen meldinger ble samlet, så det er ikke noe å lage utkast av. "
+                            "Start på nytt eller lim inn teksten med «referat importer <tekst>».",
+                      "en": "Minutes #{id} stopped, but no messages were collected, so there is nothing to draft. "
+                            "Start again or paste the text with “referat importer <text>”."},
+    "minutes_import_empty": {"nb": "Lim inn referatteksten etter «referat importer».",
+                             "en": "Paste the minutes text after “referat importer”."},
+    "minutes_unknown": {"nb": "Jeg finner ikke referat #{id}. «referat vis» viser utkastet i denne tråden.",
+                        "en": "I cannot find minutes #{id}. “referat vis” shows the draft in this thread."},
+    "minutes_no_draft": {"nb": "Det finnes ikke noe utkast i denne tråden. Oppgi nummeret: «referat godta ID».",
+                         "en": "There is no draft in this thread. Give the number: “referat godta ID”."},
+    "minutes_not_draft": {"nb": "Referat #{id} er allerede godtatt og kan ikke endres.",
+                          "en": "Minutes #{id} have already been accepted and cannot be changed."},
+    "minutes_bad_edit": {"nb": "Det forsto jeg ikke. Skriv f.eks. «referat endre {id} oppgave 2 Kari sender avtalen innen fredag» "
+                               "eller «referat fjern {id} vedtak 1».",
+                         "en": "I did not understand that. Write e.g. “referat endre {id} oppgave 2 Kari sends the lease by Friday” "
+                               "or “referat fjern {id} vedtak 1”."},
+    "minutes_draft_head": {"nb": "Utkast til referat #{id} (versjon {version}): {title}",
+                           "en": "Draft minutes #{id} (version {version}): {title}"},
+    "minutes_draft_foot": {"nb": "Ingenting er endelig før utkastet er godtatt. Godta med «referat godta {id}», eller endre "
+                                 "med «referat endre {id} …», «referat fjern {id} …», «referat legg til {id} …».",
+                           "en": "Nothing is final until the draft is accepted. Accept with “referat godta {id}”, or edit "
+                                 "with “referat endre {id} …”, “referat fjern {id} …”, “referat legg til {id} …”."},
+    "minutes_accepted": {"nb": "Referat #{id} er godtatt: {n_decisions} vedtak og {n_actions} oppgaver. Det kan nå siteres i svar.",
+                         "en": "Minutes #{id} accepted: {n_decisions} decisions and {n_actions} action items. It can now be cited in answers."},
+    "minutes_not_indexed": {"nb": "Referat #{id} er godtatt og lagret, men kunne ikke legges i søket ennå ({error}). "
+                                  "Ingenting er tapt; en administrator kan prøve igjen med `husbot minutes reindex`.",
+                            "en": "Minutes #{id} are accepted and stored, but could not be added to search yet ({error}). "
+                                  "Nothing is lost; an administrator can retry with `husbot minutes reindex`."},
+    "label_decisions": {"nb": "Vedtak", "en": "Decisions"},
+    "label_actions": {"nb": "Oppgaver", "en": "Action items"},
+    "label_questions": {"nb": "Åpne spørsmål", "en": "Open questions"},
+    "label_topics": {"nb": "Temaer", "en": "Topics"},
+    "label_owner": {"nb": "ansvar", "en": "owner"},
+    "label_due": {"nb": "frist", "en": "due"},
+    "label_check_due": {"nb": "⚠ sjekk fristen", "en": "⚠ check the due date"},
+    "label_none": {"nb": "ingen", "en": "none"},
+    "label_accept": {"nb": "Godta", "en": "Accept"},
+    "label_edit": {"nb": "Rediger", "en": "Edit"},
+    "label_done": {"nb": "Ferdig", "en": "Done"},
+    "tasks_head": {"nb": "Åpne oppgaver{scope}:", "en": "Open action items{scope}:"},
+    "tasks_none": {"nb": "Ingen åpne oppgaver{scope}.", "en": "No open action items{scope}."},
+    "task_done": {"nb": "Oppgave #{id} er markert som ferdig: {text}", "en": "Action item #{id} is marked done: {text}"},
+    "task_unknown": {"nb": "Jeg finner ikke oppgave #{id}. «oppgaver» viser de åpne.",
+                     "en": "I cannot find action item #{id}. “oppgaver” lists the open ones."},
+    "task_usage": {"nb": "Skriv «oppgave ferdig ID», f.eks. «oppgave ferdig 12».",
+                   "en": "Write “oppgave ferdig ID”, e.g. “oppgave ferdig 12”."},
 }
 
 

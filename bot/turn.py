@@ -29,7 +29,7 @@ class Turn:
 
 @dataclass
 class Action:
-    kind: str                      # feedback_up | feedback_down | show_source | ask
+    kind: str                      # feedback_up | feedback_down | show_source | ask | minutes_accept | ...
     label: str
     value: str
 
@@ -57,7 +57,7 @@ class PilotSection:
 
 @dataclass
 class Reply:
-    kind: str                      # answer | comparison | help | source | feedback | error | none
+    kind: str                      # answer | comparison | help | source | feedback | error | none | minutes_draft | tasks ...
     text: str
     lang: str = "nb"
     lead: str = ""
@@ -71,6 +71,7 @@ class Reply:
     confidence: float | None = None
     ephemeral: bool = False
     question: str = ""
+    data: dict = field(default_factory=dict)     # structured payload for forms (e.g. a minutes draft to edit)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -110,8 +110,30 @@ def _m5(db: sqlite_utils.Database) -> None:
         db["passages"].add_column("display", str)
 
 
+def _m6(db: sqlite_utils.Database) -> None:
+    """Meeting minutes (bot/minutes.py): records, captured messages, every draft version, and action items."""
+    db["minutes"].create({"id": int, "conversation": str, "status": str, "type": str, "title": str, "date": str,
+                          "pilots": str, "participants": str, "source": str, "lang": str, "version": int,
+                          "created_by": str, "created_at": float, "updated_at": float, "accepted_by": str,
+                          "accepted_at": float, "indexed_at": float}, pk="id", if_not_exists=True)
+    # why a partial unique index: two captures in one thread are refused even when two messages race (#6)
+    db.execute("create unique index if not exists minutes_one_capture on minutes(conversation) "
+               "where status = 'capturing'")
+    db["minutes_messages"].create({"id": int, "minutes_id": int, "author": str, "at": str, "text": str},
+                                  pk="id", foreign_keys=[("minutes_id", "minutes", "id")], if_not_exists=True)
+    db["minutes_messages"].create_index(["minutes_id"], if_not_exists=True)
+    db["minutes_versions"].create({"minutes_id": int, "version": int, "content": str, "author": str, "note": str,
+                                   "created_at": float}, pk=("minutes_id", "version"),
+                                  foreign_keys=[("minutes_id", "minutes", "id")], if_not_exists=True)
+    db["action_items"].create({"id": int, "minutes_id": int, "pilots": str, "text": str, "owner": str, "due": str,
+                               "due_text": str, "due_flagged": int, "status": str, "created_at": float,
+                               "done_at": float, "done_by": str}, pk="id",
+                              foreign_keys=[("minutes_id", "minutes", "id")], if_not_exists=True)
+    db["action_items"].create_index(["status", "due"], if_not_exists=True)
+
+
 # Numbered migrations; other parts of husbot add their tables by appending here (owned by knowledge/).
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6]
 
 
 class Store(Protocol):
