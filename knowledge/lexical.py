@@ -1,20 +1,49 @@
 """BM25 over character 4-grams of folded text: survives Norwegian compounds, inflection and OCR damage."""
 from __future__ import annotations
 
+import zlib
+from collections import Counter
+
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from .textnorm import fold
 
 K1, B = 1.2, 0.75
-_VEC = HashingVectorizer(analyzer="char_wb", ngram_range=(4, 4), n_features=2 ** 20, alternate_sign=False,
-                         norm=None, lowercase=False, dtype=np.float32)
+N = 4
+N_FEATURES = 2 ** 20
+# Bump when the gram hashing changes, so cached lexical indexes are rebuilt.
+FORMAT = "crc32-wb4-v1"
+
+
+def _grams(text: str) -> Counter:
+    """Padded character 4-grams per word (' word ' -> ' wor', 'word', 'ord '); a short word counts once whole."""
+    out: Counter = Counter()
+    for w in text.split():
+        w = f" {w} "
+        if len(w) <= N:
+            out[w] += 1
+        else:
+            out.update(w[i:i + N] for i in range(len(w) - N + 1))
+    return out
 
 
 def grams(texts: list[str]) -> sp.csr_matrix:
-    """Term counts of padded 4-grams (`char_wb` pads each word with spaces, like '#word#')."""
-    return _VEC.transform(texts).tocsr()
+    """Term counts of padded 4-grams, hashed into N_FEATURES columns (crc32: stable across processes)."""
+    indptr, indices, data = [0], [], []
+    cache: dict[str, int] = {}
+    for text in texts:
+        row: dict[int, float] = {}
+        for g, n in _grams(text).items():
+            col = cache.get(g)
+            if col is None:
+                col = cache[g] = zlib.crc32(g.encode("utf-8")) % N_FEATURES
+            row[col] = row.get(col, 0.0) + n
+        indices.extend(row)
+        data.extend(row.values())
+        indptr.append(len(indices))
+    return sp.csr_matrix((np.asarray(data, np.float32), np.asarray(indices, np.int32), np.asarray(indptr, np.int64)),
+                         shape=(len(texts), N_FEATURES))
 
 
 class LexicalIndex:
@@ -25,7 +54,7 @@ class LexicalIndex:
     @classmethod
     def build(cls, shadows: list[str]) -> "LexicalIndex":
         if not shadows:
-            return cls(sp.csr_matrix((0, _VEC.n_features), dtype=np.float32), np.zeros(_VEC.n_features, np.float32))
+            return cls(sp.csr_matrix((0, N_FEATURES), dtype=np.float32), np.zeros(N_FEATURES, np.float32))
         tf = grams(shadows)
         n = tf.shape[0]
         df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float32)

@@ -459,7 +459,7 @@ def figures(r: dict) -> list[dict]:
         if not r["synthetic"] or not any(x["passages"] == 10_000 for x in r["synthetic"]):
             text = GOALS[key][2]
             rows.append({"figure": f"{text.split(' ≤')[0]} at 10^4 (not measured: add 10000 to --sizes)",
-                         "short": "(10^4 not measured)", "value": None, "unit": "", "baseline": "",
+                         "short": "10^4 (not measured)", "value": None, "unit": "", "baseline": "",
                          "baseline_short": "", "baseline_value": None, "ratio": None, "goal": text, "ok": None,
                          "fmt": "{}"})
     return rows
@@ -520,7 +520,7 @@ def run_bench(settings, corpus: str = DEFAULT_CORPUS, questions: str = DEFAULT_Q
             ikn = Knowledge(dataclasses.replace(settings, home=index_home), embedder=embedder)
             result["indexing"] = measure_indexing(ikn, subset, sub)
             ikn.close()
-            result["sample_home"] = "configured home (reused)" if reuse else "temporary home"
+            result["sample_home"] = "reused from the configured home" if reuse else "indexed in this run"
             done_stage(f"indexed {result['indexing']['passages']} passages", time.perf_counter() - t)
 
             # 2. raw embedding baseline
@@ -609,7 +609,7 @@ def _retrieval_rows(r: dict) -> list[tuple]:
 
 def _scaling_rows(r: dict) -> list[dict]:
     s, idx = r["sample"], r["indexing"]
-    fresh = r["sample_home"] == "temporary home"
+    fresh = r["sample_home"] == "indexed in this run"
     rows = [{"passages": s["passages"], "kind": "sample corpus", "write": f"{idx['seconds']:.0f} s index" if fresh
              else "–", "after": "(in index)" if fresh else "–", "w": s, "wp": r["sample_passive"]}]
     for size in r["synthetic"]:
@@ -741,12 +741,12 @@ def markdown(r: dict) -> str:
         f"{idx['embedding_seconds']:.0f} s embedding. Baseline: the model's own `passage()` on {raw['passages']} "
         "of the same embedding texts (evenly spaced), in the indexer's batches of 16, with nothing else around it.",
         f"- **Warm search:** a fresh worker process opens the store, loads the model, answers {ASKS} questions, then "
-        f"times up to {r['rounds']} rounds × {r['n_questions']} questions ({s['search']['n']} searches here; it stops "
+        f"times up to {r['rounds']} round(s) × {r['n_questions']} questions ({s['search']['n']} searches here; it stops "
         f"after {WORKER_BUDGET_S:.0f} s once it has {MIN_SAMPLES}), each followed by its baseline, so drifting "
         "contention hits both alike.",
         f"- **Cold start:** `husbot ask \"{COLD_QUESTION}\"` as a new process, {len(c['ask_s'])} times "
         f"({', '.join(f'{x:.2f}' for x in c['ask_s'])} s); the goal is judged on the median. Baseline: "
-        f"`python -c 'import numpy'`. Of that, `husbot --help` (Python start and imports only) took "
+        f"`python -c 'import numpy'`. For comparison, `husbot --help` (Python start and imports only) took "
         f"{c['help_median_s']:.2f} s; in the worker, opening the store took {s['open_s']:.2f} s and the first "
         f"answer (model load included) {s['first_answer_s']:.2f} s.",
         f"- **Peak RSS:** the worker's high-water mark (VmHWM) after it has opened the store and answered {ASKS} "
