@@ -355,8 +355,11 @@ def _sizes(ctx, param, value) -> tuple[int, ...]:
 @click.option("--embed-sample", type=int, default=64, show_default=True,
               help="Passages the raw-embedding baseline embeds (0 = all).")
 @click.option("--keep", is_flag=True, help="Keep the temporary stores (their folder is printed).")
+@click.option("--surfaces/--no-surfaces", default=True, show_default=True,
+              help="Also time Slack end to end (signed requests to a local fake Slack) and concurrent web-chat "
+                   "questions over HTTP.")
 @click.pass_context
-def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, keep):
+def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, keep, surfaces):
     """Measure indexing speed, latency, cold start and memory, each beside a baseline from the same run.
 
     Uses the configured home if it holds exactly the sample corpus, otherwise a temporary one; synthetic stores
@@ -365,7 +368,7 @@ def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, 
     from .bench import markdown, print_report, run_bench
 
     result = run_bench(_settings(ctx), corpus=corpus, questions=questions, sizes=sizes, rounds=rounds,
-                       embed_sample=embed_sample, keep=keep, progress_console=err)
+                       embed_sample=embed_sample, keep=keep, surfaces=surfaces, progress_console=err)
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(markdown(result), encoding="utf-8")
