@@ -136,11 +136,15 @@ class Bot:
         if self.knowledge.store.counts()["passages"] == 0:
             return Reply("error", t("empty_index", lang), lang)
         visible = self.visible_pilots(turn)
+        # why here and not in the worker thread: SQLite reads stay on the event loop's thread, and the
+        # indexes are loaded once before concurrent questions share them
+        penalties = self.feedback.penalties(question)
+        self.knowledge.retriever
         try:
             if is_comparison(question) and not turn.pilot_filter:
-                reply = await asyncio.to_thread(self._compare, question, lang, visible)
+                reply = await asyncio.to_thread(self._compare, question, lang, visible, penalties)
             else:
-                reply = await asyncio.to_thread(self._answer, question, lang, visible, turn.pilot_filter)
+                reply = await asyncio.to_thread(self._answer, question, lang, visible, turn.pilot_filter, penalties)
         except EmptyQuestion:
             return Reply("error", t("empty_question", lang), lang, ephemeral=True)
         except QuestionTooLong:
@@ -157,25 +161,21 @@ class Bot:
             reply.suggestions = [t("suggest_compare", lang, question=question)] if not pilots_in(question) else []
         return reply
 
-    def _search(self, question: str, lang: str, filters: Filters, k: int = 5):
-        r = self.knowledge.retriever
-        r.penalties = self.feedback.penalties(question)
-        try:
-            return r.search(question, k, filters, lang)
-        finally:
-            r.penalties = {}
+    def _search(self, question: str, lang: str, filters: Filters, k: int = 5, penalties=None):
+        return self.knowledge.retriever.search(question, k, filters, lang, penalties=penalties)
 
-    def _answer(self, question: str, lang: str, visible, pilot: str | None = None) -> Reply:
-        hits = self._search(question, lang, Filters(pilot=pilot, visible_pilots=visible), self.knowledge.settings.top_k)
+    def _answer(self, question: str, lang: str, visible, pilot: str | None = None, penalties=None) -> Reply:
+        hits = self._search(question, lang, Filters(pilot=pilot, visible_pilots=visible), self.knowledge.settings.top_k,
+                            penalties)
         a = compose(question, lang, hits, tidy, self.knowledge.retriever.lexical.coverage, self._threshold())
         return Reply("answer", a.text, lang, a.lead, a.sentences, [_view(c) for c in a.citations], found=a.found,
                      confidence=a.confidence)
 
-    def _compare(self, question: str, lang: str, visible) -> Reply:
+    def _compare(self, question: str, lang: str, visible, penalties=None) -> Reply:
         sections, citations = [], []
         for pilot in pilots_to_compare(question):
             q = per_pilot_question(question, pilot, lang)
-            hits = self._search(q, lang, Filters(pilot=pilot, visible_pilots=visible), 6)
+            hits = self._search(q, lang, Filters(pilot=pilot, visible_pilots=visible), 6, penalties)
             # why: a summary naming all four pilots matches every pilot; prefer passages about this pilot alone
             hits = sorted(hits, key=lambda h: h.rank + (3 if h.passage.pilots != [pilot] else 0))[:2]
             # judged on the topic words alone, so a passage that merely names the pilot does not count as an answer

@@ -104,7 +104,6 @@ class Retriever:
         self.lexical = lexical
         self.dense = dense
         self.embedder = embedder
-        self.penalties: dict[int, float] = {}
         self.context = self._context(vectors) if vectors is not None and len(vectors) == len(passages) else None
 
     def _context(self, v: np.ndarray) -> np.ndarray:
@@ -124,7 +123,8 @@ class Retriever:
         return (q.doc_id, q.section_no, q.section_title) == (p.doc_id, p.section_no, p.section_title)
 
     def search(self, question: str, k: int = 5, filters: Filters | None = None, lang: str | None = None,
-               query_vector: np.ndarray | None = None) -> list[Hit]:
+               query_vector: np.ndarray | None = None, penalties: dict[int, float] | None = None) -> list[Hit]:
+        """Best passages first; `penalties` (passage id -> multiplier) demotes passages users voted down."""
         q = clean_question(question)
         lang = lang or detect_language(q)
         filters = filters or Filters()
@@ -170,8 +170,9 @@ class Retriever:
             fused[i] = fused.get(i, 0.0) + w_dense / (RRF_K + r)
         for r, i in enumerate(ctx_order, 1):
             fused[i] = fused.get(i, 0.0) + CONTEXT_WEIGHT / (RRF_K + r)
+        penalties = penalties or {}
         for i in list(fused):
-            pen = self.penalties.get(self.passages[i].id)
+            pen = penalties.get(self.passages[i].id)
             if pen:
                 fused[i] *= pen
         named = set(pilots_in(q))

@@ -180,3 +180,12 @@ async def test_private_content_reaches_only_its_pilot_and_evaluators(bot):
     assert not await _private_visible(bot, user_id="UNARVIK", channel_id="CSTAD")
     assert not await _private_visible(bot, user_id="UNARVIK", channel_id="CRANDOM")
     assert not await _private_visible(bot, user_id="USTRANGER", channel_id="DM4", is_dm=True)
+
+
+async def test_concurrent_questions_are_all_answered(bot):
+    import asyncio
+
+    questions = ["Hva er Mørketidsmagi?", "Hvem flyttet inn i Sentrumsgården?", "Hva er Innovasjonshub Orkland?",
+                 "Hvordan har pilotene organisert kontorfellesskap?"] * 5
+    replies = await asyncio.gather(*(ask(bot, q, thread_id=f"c{n}") for n, q in enumerate(questions)))
+    assert all(r is not None and r.kind in ("answer", "comparison") and r.citations for r in replies)
