@@ -18,7 +18,7 @@ class Conversations:
 
     def append(self, key: str, turn, entry: dict) -> None:
         hist = (self.history(key) + [entry])[-MAX_HISTORY:]
-        with self.db.conn:
+        with self.db.atomic():
             self.db["conversations"].upsert({"key": key, "platform": turn.platform, "channel": turn.channel_id,
                                              "thread": turn.thread_id, "user_id": turn.user_id,
                                              "history": json.dumps(hist, ensure_ascii=False),
@@ -26,7 +26,7 @@ class Conversations:
 
     def save_answer(self, key: str, turn, question: str, lang: str, text: str, citations: list, confidence) -> str:
         answer_id = uuid.uuid4().hex[:16]
-        with self.db.conn:
+        with self.db.atomic():
             self.db["answers"].insert({"id": answer_id, "conversation": key, "platform": turn.platform,
                                        "user_id": turn.user_id, "question": question, "lang": lang, "text": text,
                                        "citations": json.dumps(citations, ensure_ascii=False),
@@ -53,7 +53,7 @@ class Conversations:
         """True if this event was handled before (re-deliveries are dropped, also across restarts)."""
         if not event_key:
             return False
-        with self.db.conn:
+        with self.db.atomic():
             cur = self.db.execute("insert or ignore into processed_events(key, created_at) values (?, ?)",
                                   [event_key, time.time()])
         return cur.rowcount == 0

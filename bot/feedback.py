@@ -21,14 +21,14 @@ class Feedback:
 
     def record(self, answer: dict, user_id: str, platform: str, vote: int, reason: str = "") -> int:
         passage_ids = [c["passage_id"] for c in answer["citations"]]
-        with self.db.conn:
+        with self.db.atomic():
             return self.db["feedback"].insert({
                 "answer_id": answer["id"], "user_id": user_id, "platform": platform, "vote": vote, "reason": reason,
                 "question": answer["question"], "passage_ids": json.dumps(passage_ids), "created_at": time.time()
             }).last_pk
 
     def add_reason(self, feedback_id: int, reason: str) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["feedback"].update(feedback_id, {"reason": reason[:2000]})
 
     def has_reason(self, feedback_id: int) -> bool:

@@ -125,7 +125,7 @@ class Minutes:
     def start(self, conversation: str, *, type: str = "annet", title: str = "", pilots: list[str] | None = None,
               day: str | None = None, by: str = "", lang: str = "nb") -> dict:
         try:
-            with self.db.conn:
+            with self.db.atomic():
                 mid = self._insert(conversation=conversation, status="capturing", type=type, title=title,
                                    day=day or date.today().isoformat(), pilots=pilots or [], participants=[],
                                    source="capture", by=by, lang=lang)
@@ -134,7 +134,7 @@ class Minutes:
         return self.get(mid)
 
     def add_message(self, minutes_id: int, author: str, text: str, at: str | None = None) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["minutes_messages"].insert({"minutes_id": minutes_id, "author": author, "at": at or _now(),
                                                 "text": text})
 
@@ -144,7 +144,7 @@ class Minutes:
         if rec is None:
             raise MinutesError("minutes_none_open")
         msgs = self.messages(rec["id"])
-        with self.db.conn:
+        with self.db.atomic():
             if not msgs:
                 self.db.execute("update minutes set status='empty', updated_at=? where id=?", [time.time(), rec["id"]])
                 raise_empty = True
@@ -168,7 +168,7 @@ class Minutes:
         ex = extract([(None, text)], date.fromisoformat(day[:10]))
         title = title or next((ln.strip(" #") for ln in text.splitlines() if ln.strip()), "")[:120]
         pilots = pilots if pilots is not None else pilots_in(title + "\n" + text[:2000])
-        with self.db.conn:
+        with self.db.atomic():
             mid = self._insert(conversation=conversation, status="draft", type=type, title=title, day=day,
                                pilots=pilots, participants=ex.participants, source="import", by=by, lang=lang)
             self.db["minutes_messages"].insert({"minutes_id": mid, "author": by, "at": _now(), "text": text})
@@ -189,7 +189,7 @@ class Minutes:
         clean = {k: content.get(k, rec["content"].get(k, [])) for k in ("decisions", "actions", "questions", "topics")}
         clean["actions"] = [{**ActionItem(a.get("text", "")).__dict__, **a} for a in clean["actions"]]
         clean["summary"] = content.get("summary", rec["content"].get("summary", ""))
-        with self.db.conn:
+        with self.db.atomic():
             self._new_version(rec["id"], clean, by, note)
         return self.get(rec["id"])
 
@@ -223,7 +223,7 @@ class Minutes:
         if rec["status"] != "draft":
             raise MinutesError("minutes_not_draft", id=rec["id"])
         now = time.time()
-        with self.db.conn:
+        with self.db.atomic():
             self.db.execute("update minutes set status='accepted', accepted_by=?, accepted_at=?, updated_at=? "
                             "where id=? and status='draft'", [by, now, now, rec["id"]])
             for a in rec["content"]["actions"]:
@@ -235,7 +235,7 @@ class Minutes:
         return self.get(rec["id"])
 
     def mark_indexed(self, minutes_id: int) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db.execute("update minutes set indexed_at=? where id=?", [time.time(), minutes_id])
 
     # -- action items -------------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ class Minutes:
         return out
 
     def done(self, task_id, by: str = "") -> dict:
-        with self.db.conn:
+        with self.db.atomic():
             cur = self.db.execute("update action_items set status='done', done_at=?, done_by=? where id=?",
                                   [time.time(), by, _int(task_id)])
         if cur.rowcount == 0:

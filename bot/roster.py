@@ -61,7 +61,7 @@ class Roster:
             if not (row["email"] or row["slack_user_id"] or row["teams_aad_id"]):
                 raise RosterError(f"line {n}: give an email, a Slack user id or a Teams AAD id")
             rows.append((row, role, pilot))
-        with self.db.conn:
+        with self.db.atomic():
             for row, role, pilot in rows:
                 existing = self._find(row["email"], row["slack_user_id"], row["teams_aad_id"])
                 record = {"name": row["name"], "email": row["email"].lower(), "pilot": pilot or "", "role": role,
@@ -86,7 +86,7 @@ class Roster:
     def add_channel(self, platform: str, channel_id: str, pilot: str) -> None:
         if platform not in ("slack", "teams"):
             raise RosterError("platform must be slack or teams")
-        with self.db.conn:
+        with self.db.atomic():
             self.db["channels"].upsert({"platform": platform, "channel_id": channel_id,
                                         "pilot": normalise_pilot(pilot)}, pk=("platform", "channel_id"))
 

@@ -171,7 +171,7 @@ class SQLiteStore:
             raise IncompatibleStore(
                 f"{self.path}: schema version {version} is newer than this husbot understands ({len(MIGRATIONS)}); "
                 "upgrade husbot or choose another HUSBOT_HOME")
-        with self.db.conn:
+        with self.db.atomic():
             for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(self.db)
                 self.db["meta"].upsert({"key": "schema_version", "value": str(number)}, pk="key")
@@ -187,7 +187,7 @@ class SQLiteStore:
         """Refuse to mix vectors of two models in one data folder."""
         stored = self.get_meta("embed_model")
         if stored is None:
-            with self.db.conn:
+            with self.db.atomic():
                 self.set_meta("embed_model", model)
                 if dim:
                     self.set_meta("embed_dim", dim)
@@ -204,7 +204,7 @@ class SQLiteStore:
     def replace_document(self, doc: Document, passages: list[Passage], vectors: np.ndarray) -> int:
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
-        with self.db.conn:
+        with self.db.atomic():
             old = self.document_by_path(doc.path)
             if old is not None:
                 self._delete(old.id)
@@ -228,14 +228,14 @@ class SQLiteStore:
         return doc_id
 
     def delete_document(self, path: str) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             old = self.document_by_path(path)
             if old is not None:
                 self._delete(old.id)
                 self._bump()
 
     def set_duplicates(self, pairs: dict[int, int | None]) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db.execute("update passages set dup_of = null")
             for pid, dup in pairs.items():
                 self.db.execute("update passages set dup_of=? where id=?", [dup, pid])
@@ -295,7 +295,7 @@ class SQLiteStore:
         return out
 
     def cache_vectors(self, items: dict[str, np.ndarray]) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["embedding_cache"].upsert_all(
                 [{"key": k, "vector": np.asarray(v, np.float32).tobytes()} for k, v in items.items()], pk="key")
 

@@ -277,3 +277,21 @@ def test_damaged_search_indexes_are_rebuilt_from_sqlite_without_re_embedding(sma
     assert (settings.home / "passages.faiss").exists() and (settings.home / "index-state.json").exists()
     assert_store_consistent(reopened)
     reopened.close()
+
+
+def test_a_failure_while_writing_a_document_leaves_the_previous_state(knowledge):
+    """One document is one transaction: an error on its fourth passage leaves nothing of it behind."""
+    import numpy as np
+
+    from knowledge import Document, Passage
+
+    store = knowledge.store
+    before = store.counts()
+    doc = Document(path="/nowhere/a.txt", name="a.txt", title="A", sha256="x")
+    passages = [Passage(text=f"tekst {n}", shadow=f"tekst {n}") for n in range(5)]
+    vectors = np.zeros((5, 8), np.float32)
+    vectors = [v for v in vectors[:3]] + [np.array([np.nan]), "not a vector"]   # the fifth cannot be stored
+    with pytest.raises(Exception):
+        store.replace_document(doc, passages, vectors)
+    assert store.counts() == before
+    assert store.document_by_path("/nowhere/a.txt") is None

@@ -55,14 +55,14 @@ class References:
                "tenant_id": activity.conversation.tenant_id or (data.get("tenant") or {}).get("id") or "",
                "service_url": activity.service_url, "reference": json.dumps(ref.serialize(), ensure_ascii=False),
                "updated_at": time.time()}
-        with self.db.conn:
+        with self.db.atomic():
             self.db[TABLE].upsert(row, pk="conversation_id")
         return row
 
     def forget(self, activity: Activity) -> None:
         """The app was removed from this chat or team: stop posting there."""
         if activity.conversation is not None and activity.conversation.id:
-            with self.db.conn:
+            with self.db.atomic():
                 self.db.execute(f"delete from {TABLE} where conversation_id = ?",
                                 [reference_of(activity).conversation.id])
 
