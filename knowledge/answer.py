@@ -10,7 +10,8 @@ from .lexical import grams
 from .retrieval import Hit
 from .textnorm import EN_STOP, NB_STOP, fold
 
-# Calibrated on the dev set plus unanswerable questions (docs/benchmarks.md): below this, say we do not know.
+# Calibrated with `husbot eval eval/qa_dev.jsonl --unanswerable eval/unanswerable.jsonl`: at 0.40 it answered 96 %
+# of the dev questions and declined 86 % of the unanswerable ones. Below this, say we do not know.
 DEFAULT_MIN_CONFIDENCE = 0.40
 
 LEADS = {

@@ -22,7 +22,7 @@ RRF_K = 60
 WEIGHTS = {"nb": (1.3, 1.0), "en": (0.3, 1.0)}
 CANDIDATES = 100
 # why windows: small passages match precisely, but evidence often runs over a passage boundary;
-# returning the best neighbour too ("small-to-big") raised dev Hit@5 from 0.93 to 0.98 (docs/benchmarks.md).
+# returning the best neighbour too ("small-to-big") raised dev Hit@5 from 0.93 to 0.98 (husbot eval, stop 10).
 WINDOW_WORDS = 200
 # why a context channel: each passage's vector plus 0.3 x its same-section neighbours' vectors, so a passage
 # that continues a relevant paragraph is found too; as a third fused channel it raised dev MRR@10 0.775 -> 0.80.
