@@ -138,7 +138,7 @@ class Knowledge:
             dense = vec.build(np.asarray([p.id for p in passages], np.int64), vectors, dim)
             lexical = LexicalIndex.build([p.shadow for p in passages])
             atomic_write(faiss_path, lambda tmp: vec.save(dense, Path(tmp)))
-            atomic_write(lex_path, lambda tmp: lexical.save(open(tmp, "wb")))
+            atomic_write(lex_path, lexical.save)
             atomic_write(state_path, lambda tmp: Path(tmp).write_text(
                 json.dumps({"generation": gen, "passages": len(passages), "lexical": LEXICAL_FORMAT})))
         return Retriever(passages, lexical, dense, self._embedder_or_lazy(), vectors)

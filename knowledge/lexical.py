@@ -75,7 +75,9 @@ class LexicalIndex:
         return np.asarray((self.weights @ q.T).todense()).ravel()
 
     def save(self, path) -> None:
-        sp.save_npz(path, self.weights, compressed=False)
+        # why a file object: given a name, save_npz appends ".npz" to temporary names
+        with open(path, "wb") as fh:
+            sp.save_npz(fh, self.weights, compressed=False)
 
     @classmethod
     def load(cls, path) -> "LexicalIndex":
