@@ -4,6 +4,7 @@ This module is the composition root: it is the only place that knows every surfa
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -64,4 +65,17 @@ def build_app(settings: Settings, knowledge: Knowledge | None = None, bot: Bot |
     from adapters import teams
     teams.setup(app, bot, settings)
     app[SURFACES_KEY].append("teams")
+
+    if settings.scheduler:
+        app.cleanup_ctx.append(_run_schedule)
     return app
+
+
+async def _run_schedule(app: web.Application):
+    """The features' timed jobs (bot/schedule.py): what fell due while down is sent once at start, then on time."""
+    bot = app[BOT_KEY]
+    scheduler = bot.schedule.start()
+    catch_up = asyncio.create_task(bot.schedule.catch_up())
+    yield
+    catch_up.cancel()
+    scheduler.shutdown(wait=False)

@@ -18,6 +18,8 @@ from .conversations import Conversations
 from .feedback import Feedback
 from .messages import t
 from .roster import Identity, Roster
+from .outbox import Outbox
+from .schedule import Schedule
 from .turn import Action, CitationView, PilotSection, Reply, Turn
 
 log = logging.getLogger("husbot.bot")
@@ -42,6 +44,10 @@ class Bot:
         # consulted before question answering: a Reply answers, kind "none" swallows silently, None passes on
         self.interceptors: list[Interceptor] = []
         self.action_handlers: dict[str, ActionHandler] = {}   # button kinds owned by a feature
+        self.outbox = Outbox(db)                   # messages husbot sends unasked; surfaces register senders
+        self.schedule = Schedule(knowledge.settings.timezone)   # timed jobs; `husbot serve` runs them
+        from . import minutes
+        self.minutes = minutes.install(self)
 
     def register_command(self, word: str, handler: Handler) -> None:
         """Let a later feature (minutes, status round) own messages starting with `word`."""
@@ -60,6 +66,8 @@ class Bot:
             return None
         self._identify(turn)
         text = " ".join((turn.text or "").split())
+        if not turn.addressed:
+            return await self._overheard(turn, text)
         lang = turn.lang or detect_language(text, "nb")
         pending = self._pending_reason(turn)
         # why the '?': after a 👎 the next message is the reason, unless the user simply asks something new
@@ -83,6 +91,13 @@ class Bot:
             if reply is not None:
                 return None if reply.kind == "none" else reply
         return await self.answer(turn, text, lang)
+
+    async def _overheard(self, turn: Turn, text: str) -> Reply | None:
+        for intercept in self.interceptors:
+            reply = await intercept(turn, text)
+            if reply is not None:
+                return None if reply.kind == "none" else reply
+        return None
 
     def _identify(self, turn: Turn) -> None:
         if turn.role is None:

@@ -20,6 +20,7 @@ from knowledge.textnorm import fold
 
 from .extraction import ActionItem, extract, parse_due, summary
 from .messages import t
+from .outbox import Recipient
 from .turn import Action, Reply, Turn
 
 log = logging.getLogger("husbot.minutes")
@@ -118,9 +119,16 @@ class Minutes:
 
     # -- capture ------------------------------------------------------------------------------------------------
     def open_capture(self, conversation: str) -> dict | None:
-        row = self.db.execute("select id from minutes where conversation=? and status='capturing'",
-                              [conversation]).fetchone()
-        return self.get(row[0]) if row else None
+        """The capture of this thread, or else of its channel (a capture started in a channel takes its threads)."""
+        keys = [conversation]
+        if not conversation.endswith(":-"):
+            keys.append(conversation.rsplit(":", 1)[0] + ":-")
+        for key in keys:
+            row = self.db.execute("select id from minutes where conversation=? and status='capturing'",
+                                  [key]).fetchone()
+            if row:
+                return self.get(row[0])
+        return None
 
     def start(self, conversation: str, *, type: str = "annet", title: str = "", pilots: list[str] | None = None,
               day: str | None = None, by: str = "", lang: str = "nb") -> dict:
@@ -308,6 +316,43 @@ def task_line(a: dict, lang: str) -> str:
     return line + (f" {t('label_check_due', lang)}" if a.get("due_flagged") else "")
 
 
+# -- the edit form (Slack modal, Teams card, web form): one item per line ------------------------------------------
+FORM_FIELDS = ("decisions", "actions", "questions")
+
+
+def form_values(rec: dict) -> dict[str, str]:
+    """The draft as the text of the form's boxes; an action item is «text | owner | due»."""
+    c = rec["content"]
+    actions = []
+    for a in c["actions"]:
+        due = a.get("due") or a.get("due_text") or ""
+        actions.append(" | ".join([a.get("text", ""), a.get("owner") or "", due]).rstrip(" |"))
+    return {"decisions": "\n".join(c["decisions"]), "actions": "\n".join(actions),
+            "questions": "\n".join(c.get("questions") or [])}
+
+
+def from_form(rec: dict, values: dict[str, str]) -> dict:
+    """The content of a saved form: blank lines dropped; a due date that is not a date is kept as text and flagged."""
+    meeting = date.fromisoformat(rec["date"][:10])
+    lines = {k: [ln.strip() for ln in str(values.get(k) or "").splitlines() if ln.strip()] for k in FORM_FIELDS}
+    actions = []
+    for line in lines["actions"]:
+        text, owner, due_raw = ([p.strip() for p in line.split("|")] + ["", ""])[:3]
+        item = ActionItem(text, owner.lstrip("@") or None).__dict__
+        if due_raw:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", due_raw):
+                try:
+                    item["due"] = date.fromisoformat(due_raw).isoformat()
+                except ValueError:
+                    item["due_text"], item["due_flagged"] = due_raw, True
+            else:
+                due, phrase, flagged = parse_due(due_raw, meeting)
+                item["due"], item["due_text"] = due, phrase or due_raw
+                item["due_flagged"] = flagged or due is None
+        actions.append(item)
+    return {"decisions": lines["decisions"], "actions": actions, "questions": lines["questions"]}
+
+
 # -- chat -----------------------------------------------------------------------------------------------------------
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EDIT = re.compile(r"^(endre|fjern|legg\s+til|change|remove|add)\s+(?:#?(\d+)\s+)?(\w+)(?:\s+(\d+))?\s*(.*)$", re.I | re.S)
@@ -413,7 +458,12 @@ class MinutesChat:
             body += "\n\n" + t("minutes_draft_foot", lang, id=rec["id"])
         actions = [Action("minutes_accept", t("label_accept", lang), str(rec["id"])),
                    Action("minutes_edit", t("label_edit", lang), str(rec["id"]))] if rec["status"] == "draft" else []
-        return Reply("minutes_draft", body, lang, actions=actions, data={"minutes": rec})
+        # the surfaces build their edit form from `form` (labels, boxes prefilled, the «text | owner | due» hint)
+        form = {"id": rec["id"], "values": form_values(rec),
+                "labels": {k: t(f"label_{k}", lang) for k in FORM_FIELDS},
+                "hint": t("minutes_form_hint", lang), "title": t("minutes_form_title", lang, id=rec["id"]),
+                "submit": t("label_save", lang)}
+        return Reply("minutes_draft", body, lang, actions=actions, data={"minutes": rec, "form": form})
 
     async def accept(self, turn: Turn, ref: str, lang: str | None = None) -> Reply:
         lang = lang or turn.lang or "nb"
@@ -442,6 +492,23 @@ class MinutesChat:
             return self._draft_reply(self._record(turn, value), lang)
         except MinutesError as e:
             return e.reply(lang)
+
+    async def on_save(self, turn: Turn, value) -> Reply:
+        """A saved edit form: `value` is {"id": …, "decisions": "…", "actions": "…", "questions": "…"} (or its JSON)."""
+        self.bot._identify(turn)
+        lang = turn.lang or "nb"
+        try:
+            values = json.loads(value) if isinstance(value, str) else dict(value or {})
+            if not isinstance(values, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return MinutesError("minutes_bad_form").reply(lang)
+        try:
+            rec = self._record(turn, str(values.get("id") or ""))
+            rec = self.book.edit(rec["id"], from_form(rec, values), by=turn.user_name or turn.user_id, note="form")
+        except MinutesError as e:
+            return e.reply(lang)
+        return self._draft_reply(rec, lang)
 
     async def oppgaver(self, turn: Turn, text: str) -> Reply:
         lang = self._lang(turn, text)
@@ -472,6 +539,26 @@ class MinutesChat:
         except MinutesError as e:
             return e.reply(lang)
         return Reply("task_done", t("task_done", lang, id=task["id"], text=task["text"]), lang, data={"task": task})
+
+    async def remind_due(self, now: datetime) -> dict:
+        """Remind each owner, in a direct message, of open action items due today (or overdue, never reminded)."""
+        today = now.date().isoformat()
+        counts: dict[str, int] = {}
+        for a in self.book.tasks(status="open"):
+            if not a["due"] or a["due"] > today:
+                continue
+            person = self.bot.roster.find_person(a["owner"]) if a["owner"] else None
+            if person is None:
+                counts["no_owner"] = counts.get("no_owner", 0) + 1
+                continue
+            lang = "nb"
+            text = t("task_due_reminder", lang, id=a["id"], line=task_line(a, lang),
+                     meeting=f"{a['minutes_type']} {a['minutes_date'][:10]}")
+            reply = Reply("task_reminder", text, lang, actions=[Action("task_done", t("label_done", lang), str(a["id"]))],
+                          data={"task": a})
+            result = await self.bot.outbox.send(f"task_due:{a['id']}:{a['due']}", "task_due", Recipient.of(person), reply)
+            counts[result] = counts.get(result, 0) + 1
+        return counts
 
     async def capture(self, turn: Turn, text: str) -> Reply | None:
         """While a capture is open in this conversation, ordinary messages are collected, not answered."""
@@ -507,6 +594,8 @@ def _type_in(text: str) -> str:
 
 def install(bot) -> MinutesChat:
     """Add minutes to a Bot: the «referat», «oppgaver» and «oppgave» commands, capture, and the draft buttons."""
+    if isinstance(getattr(bot, "minutes", None), MinutesChat):
+        return bot.minutes
     chat = MinutesChat(bot)
     bot.register_command("referat", chat.referat)
     bot.register_command("oppgaver", chat.oppgaver)
@@ -514,6 +603,8 @@ def install(bot) -> MinutesChat:
     bot.interceptors.append(chat.capture)
     bot.register_action("minutes_accept", chat.on_accept)
     bot.register_action("minutes_edit", chat.on_edit)
+    bot.register_action("minutes_save", chat.on_save)
     bot.register_action("task_done", lambda turn, value: chat.task_done(turn, value))
-    bot.minutes = chat
+    hour = int(getattr(bot.knowledge.settings, "reminder_hour", 8))
+    bot.schedule.add("task_due_reminders", chat.remind_due, hour=hour, minute=0)
     return chat

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from dataclasses import dataclass
 
 from knowledge import HusbotError
 from knowledge.pilots import PILOTS
+from knowledge.textnorm import fold
 
 ROLES = ("member", "evaluator", "admin")
 HEADER = ["pilot", "name", "role", "email", "slack_user_id", "teams_aad_id"]
@@ -95,6 +97,22 @@ class Roster:
 
     def channels(self) -> list[dict]:
         return list(self.db["channels"].rows_where(order_by="platform, channel_id"))
+
+    def find_person(self, who: str) -> dict | None:
+        """The roster entry a name, e-mail, Slack id («<@U123>», «U123») or Teams AAD id written in text points at."""
+        who = (who or "").strip().lstrip("@")
+        m = re.fullmatch(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]{6,})", who)
+        if m:
+            return self._find("", m.group(1) or m.group(2), "")
+        if "@" in who:
+            return self._find(who, "", "")
+        found = self._find("", "", who) if re.fullmatch(r"[0-9a-f-]{36}", who) else None
+        if found:
+            return found
+        words = set(fold(who).replace(".", " ").split())
+        matches = [p for p in self.people()
+                   if words and (words <= set(fold(p["name"] or "").split()) or set(fold(p["name"] or "").split()) == words)]
+        return matches[0] if len(matches) == 1 else None
 
     def channel_pilot(self, platform: str, channel_id: str) -> str | None:
         rows = list(self.db["channels"].rows_where("platform = ? and channel_id = ?", [platform, channel_id]))

@@ -15,6 +15,9 @@ class Turn:
     event_id: str = ""             # for dropping re-delivered events
     is_bot: bool = False
     is_dm: bool = False
+    # False for a channel message that neither mentions husbot nor is a command: only a feature that listens to the
+    # whole conversation (an open minutes capture) may take it; it is never answered
+    addressed: bool = True
     email: str = ""
     # filled by the core from the roster unless the surface already knows (the CLI acts as admin)
     role: str | None = None

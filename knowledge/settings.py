@@ -33,6 +33,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("microsoft_app_tenant_id", "", "Entra tenant id (SingleTenant and UserAssignedMSI apps).", "MICROSOFT_APP_TENANT_ID"),
     Setting("microsoft_app_type", "MultiTenant", "SingleTenant, MultiTenant or UserAssignedMSI.", "MICROSOFT_APP_TYPE"),
     Setting("teams_allow_unauthenticated", False, "Accept Teams requests without a token (local development and tests only).", "HUSBOT_TEAMS_ALLOW_UNAUTHENTICATED"),
+    Setting("timezone", "Europe/Oslo", "Time zone of schedules (status rounds, due-date reminders).", "HUSBOT_TIMEZONE"),
+    Setting("scheduler", True, "Run scheduled jobs (reminders, status rounds) inside `husbot serve`.", "HUSBOT_SCHEDULER"),
+    Setting("reminder_hour", 8, "Hour of the day (in `timezone`) when due-date reminders go out.", "HUSBOT_REMINDER_HOUR"),
     Setting("public_url", "", "Public https base URL of this server (Teams app package valid domain, Slack manifest).", "HUSBOT_PUBLIC_URL"),
 )
 
@@ -58,6 +61,9 @@ class Settings:
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: str = "MultiTenant"
     teams_allow_unauthenticated: bool = False
+    timezone: str = "Europe/Oslo"
+    scheduler: bool = True
+    reminder_hour: int = 8
     public_url: str = ""
     extra: dict = field(default_factory=dict)
 

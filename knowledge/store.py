@@ -132,8 +132,15 @@ def _m6(db: sqlite_utils.Database) -> None:
     db["action_items"].create_index(["status", "due"], if_not_exists=True)
 
 
+def _m7(db: sqlite_utils.Database) -> None:
+    """Messages husbot sends on its own (bot/outbox.py), keyed so that none is sent twice, and task reminders."""
+    db["outbox"].create({"key": str, "kind": str, "platform": str, "recipient": str, "text": str, "status": str,
+                         "error": str, "created_at": float, "sent_at": float}, pk="key", if_not_exists=True)
+    db["outbox"].create_index(["kind", "status"], if_not_exists=True)
+
+
 # Numbered migrations; other parts of husbot add their tables by appending here (owned by knowledge/).
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
 
 
 class Store(Protocol):

@@ -1,0 +1,70 @@
+"""Timed work of the features (due-date reminders, the monthly status round), run by APScheduler 3.
+
+Features declare jobs on the Bot (`bot.schedule.add`); `husbot serve` starts one AsyncIOScheduler with them. Jobs
+keep no state of their own: what was sent lives in SQLite (the outbox), so a job may run again after a restart, and
+`catch_up` jobs run once at start-up to send what fell due while the server was down.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+log = logging.getLogger("husbot.schedule")
+
+Job = Callable[[datetime], Awaitable[object]]
+
+
+@dataclass
+class JobSpec:
+    name: str
+    run: Job
+    cron: dict             # APScheduler CronTrigger fields, e.g. {"hour": 8, "minute": 0}
+    catch_up: bool = True
+
+
+@dataclass
+class Schedule:
+    timezone: str = "Europe/Oslo"
+    jobs: list[JobSpec] = field(default_factory=list)
+
+    def add(self, name: str, run: Job, catch_up: bool = True, **cron) -> None:
+        self.jobs.append(JobSpec(name, run, cron, catch_up))
+
+    def now(self) -> datetime:
+        return datetime.now(ZoneInfo(self.timezone))
+
+    async def run(self, name: str, now: datetime | None = None):
+        """Run one job by hand (CLI, tests, start-up catch-up) at `now` (default: the current time)."""
+        spec = next(j for j in self.jobs if j.name == name)
+        return await spec.run(now or self.now())
+
+    async def catch_up(self) -> None:
+        for spec in self.jobs:
+            if spec.catch_up:
+                try:
+                    await spec.run(self.now())
+                except Exception:
+                    log.exception("catch-up of %s failed", spec.name)
+
+    def start(self):
+        """An AsyncIOScheduler (already started, on the running loop) with every job; the caller shuts it down."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from apscheduler.triggers.cron import CronTrigger
+
+        scheduler = AsyncIOScheduler(timezone=self.timezone)
+        for spec in self.jobs:
+            scheduler.add_job(self._wrap(spec), CronTrigger(timezone=self.timezone, **spec.cron), id=spec.name,
+                              name=spec.name, coalesce=True, max_instances=1, misfire_grace_time=3600)
+        scheduler.start()
+        return scheduler
+
+    def _wrap(self, spec: JobSpec):
+        async def job():
+            try:
+                await spec.run(self.now())
+            except Exception:
+                log.exception("scheduled job %s failed", spec.name)
+        return job
