@@ -73,14 +73,20 @@ class Knowledge:
         self.retriever  # rebuild and save now, so the next start is fast
 
     def _mark_duplicates(self) -> None:
+        """A passage is the twin of an older one (lower id). Ids only grow, so only passages written since the last
+        check, and those whose twin is gone, need looking at: a small write to a big store stays cheap."""
         ids, vectors = self.store.vectors()
         if len(ids) < 2:
             return
+        checked_through = int(self.store.get_meta("dup_checked_through", "0") or 0)
+        todo = (ids > checked_through) | np.isin(ids, self.store.orphaned_duplicates())
+        if not todo.any():
+            return
         passages = {p.id: p for p in self.store.passages()}
         index = vec.build(ids, vectors, vectors.shape[1])
-        sims, nbrs = index.search(np.ascontiguousarray(vectors), min(4, len(ids)))
+        sims, nbrs = index.search(np.ascontiguousarray(vectors[todo]), min(4, len(ids)))
         pairs: dict[int, int | None] = {}
-        for pid, row_s, row_n in zip(ids, sims, nbrs):
+        for pid, row_s, row_n in zip(ids[todo], sims, nbrs):
             p = passages[int(pid)]
             for s, other in zip(row_s, row_n):
                 other = int(other)
@@ -93,7 +99,7 @@ class Knowledge:
                 if a and b and len(a & b) / len(a | b) >= 0.5:
                     pairs[int(pid)] = other
                     break
-        self.store.set_duplicates(pairs)
+        self.store.set_duplicates(pairs, checked=[int(i) for i in ids[todo]], checked_through=int(ids.max()))
 
     # -- reading ---------------------------------------------------------------------------------------------
     @property

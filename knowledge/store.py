@@ -241,11 +241,27 @@ class SQLiteStore:
                 self._delete(old.id)
                 self._bump()
 
-    def set_duplicates(self, pairs: dict[int, int | None]) -> None:
+    def set_duplicates(self, pairs: dict[int, int | None], checked: list[int] | None = None,
+                       checked_through: int | None = None) -> None:
+        """Record near-duplicates: for every passage in `checked` (all when None) its older twin or none."""
         with self.db.atomic():
-            self.db.execute("update passages set dup_of = null")
+            if checked_through is not None:
+                self.set_meta("dup_checked_through", checked_through)
+            if checked is None:
+                self.db.execute("update passages set dup_of = null")
+            else:
+                for start in range(0, len(checked), 500):
+                    part = checked[start:start + 500]
+                    self.db.execute(f"update passages set dup_of = null where id in ({','.join('?' * len(part))})",
+                                    part)
             for pid, dup in pairs.items():
                 self.db.execute("update passages set dup_of=? where id=?", [dup, pid])
+
+    def orphaned_duplicates(self) -> list[int]:
+        """Passages marked as the twin of a passage that is gone (its document was re-indexed or removed)."""
+        return [r[0] for r in self.db.execute(
+            "select p.id from passages p where p.dup_of is not null "
+            "and not exists (select 1 from passages o where o.id = p.dup_of)")]
 
     def _delete(self, doc_id: int) -> None:
         self.db.execute("delete from embeddings where passage_id in (select id from passages where doc_id=?)", [doc_id])

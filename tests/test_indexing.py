@@ -220,3 +220,31 @@ def test_near_duplicate_passages_are_marked_so_the_same_text_is_shown_once(knowl
     assert len(hits) == 4   # five passages in all, one of them hidden as a duplicate
     assert sum("enkeltfaktoren" in h.passage.text for h in hits) == 1
     assert hits[0].passage.id in (original.id, duplicate.id)
+
+
+def test_duplicates_stay_marked_after_the_original_is_re_indexed_and_a_document_is_added(knowledge, tmp_path):
+    """Duplicate marking looks only at new passages and at twins of removed ones; the result must equal a full pass."""
+    folder = tmp_path / "piloter"
+    folder.mkdir()
+    for name, report in (("stad", STAD_REPORT), ("narvik", NARVIK_REPORT)):
+        title, _, body = report.partition("\n\n")
+        (folder / f"{name}.md").write_text(f"# {title}\n\n## Om piloten\n\n{body}\n\n## Koordinatorrollen\n\n"
+                                           f"{SHARED_PARAGRAPH}\n", encoding="utf-8")
+    index_paths(knowledge, [folder])
+    # the older copy (Narvik or Stad, whichever was written first) changes: its passages get new ids
+    first = min((p for p in knowledge.store.passages() if "enkeltfaktoren" in p.text), key=lambda p: p.id)
+    path = folder / first.document
+    path.write_text(path.read_text(encoding="utf-8") + "\nEt nytt avsnitt om oppfølging.\n", encoding="utf-8")
+    index_paths(knowledge, [folder])
+    title, _, body = ORKLAND_REPORT.partition("\n\n")
+    (folder / "orkland.md").write_text(f"# {title}\n\n{body}\n\n## Samme tekst\n\n{SHARED_PARAGRAPH}\n",
+                                       encoding="utf-8")
+    index_paths(knowledge, [folder])
+
+    copies = sorted((p for p in knowledge.store.passages() if "enkeltfaktoren" in p.text), key=lambda p: p.id)
+    assert len(copies) == 3
+    assert copies[0].dup_of is None
+    assert {c.dup_of for c in copies[1:]} <= {copies[0].id, copies[1].id} and None not in {c.dup_of for c in copies[1:]}
+    assert knowledge.store.orphaned_duplicates() == []
+    hits = knowledge.search("fast koordinator i kommunen var den viktigste enkeltfaktoren", 10)
+    assert sum("enkeltfaktoren" in h.passage.text for h in hits) == 1
