@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
 from knowledge.textnorm import EN_STOP, NB_STOP, fold
 
-from .extraction import extract_text
+from .extraction import ActionItem, Extraction, extract_text
 
 _STOP = {fold(w) for w in NB_STOP | EN_STOP} | {"a", "å", "skal", "will", "to"}
 
@@ -62,12 +63,31 @@ def load_labels(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def evaluate(items: list[dict]) -> dict:
+_DECISION_WORDS = re.compile(r"\b(vedtak|vedtok|vedtatt|besluttet|beslutning|enige|decided|agreed|decision)\b", re.I)
+_ACTION_WORDS = re.compile(r"\b(skal|sender|ansvar|innen|oppgave|will|action|by)\b", re.I)
+
+
+def keyword_baseline(text: str, meeting: date | None = None) -> Extraction:
+    """What a quick script would do, the baseline for the figures: a line with a decision word is a decision, a
+    line with an obligation word an action item owned by its first capitalised word, with no due date."""
+    ex = Extraction()
+    for line in (ln.strip(" -•*\t") for ln in text.splitlines()):
+        if not line:
+            continue
+        if _DECISION_WORDS.search(line):
+            ex.decisions.append(line)
+        elif _ACTION_WORDS.search(line):
+            owner = next((w.strip(".,:") for w in line.split() if w[:1].isupper()), None)
+            ex.actions.append(ActionItem(line, owner))
+    return ex
+
+
+def evaluate(items: list[dict], extractor=extract_text) -> dict:
     """Decisions match on text; action items on text, owner and due date (ISO, or the phrase when kept as text)."""
     totals = {"decisions": [0, 0, 0], "actions": [0, 0, 0]}
     misses = []
     for item in items:
-        ex = extract_text(item["text"], date.fromisoformat(item["date"]))
+        ex = extractor(item["text"], date.fromisoformat(item["date"]))
         d_tp = _pairs(item["decisions"], ex.decisions, text_match)
         preds = [a.__dict__ for a in ex.actions]
         a_tp = _pairs(item["actions"], preds, lambda e, p: text_match(e["text"], p["text"])
