@@ -1,5 +1,6 @@
 """Microsoft Teams surface: personal chats, @mentions in channels and group chats, Adaptive Card answers with
-👍/👎 and "Vis kilde" (Action.Execute), stored conversations for proactive messages, and the app package.
+👍/👎 and "Vis kilde" (Action.Execute), minutes drafts with an edit form, channel messages without a mention for an
+open minutes capture (RSC ChannelMessage.Read.Group), stored conversations for proactive messages, the app package.
 
 Only translation lives here (`to_turn`, `to_card`, one handler); what to answer is decided in `bot/`. Every botbuilder
 type stays inside this folder:
@@ -8,7 +9,8 @@ type stays inside this folder:
 - `handler.py`    the `ActivityHandler`: messages, installs, card buttons
 - `endpoint.py`   `POST /api/messages` (and the workaround for botbuilder 4.17.1's HTTP 500 on invoke responses)
 - `auth.py`       MICROSOFT_APP_* settings → botbuilder's `CloudAdapter`; who may call the endpoint
-- `proactive.py`  conversation references in SQLite (`teams_conversations`) and messages sent unasked
+- `proactive.py`  conversation references in SQLite (`teams_conversations`) and messages sent unasked (also the
+                  outbox's Teams sender: due-date reminders in a person's personal chat)
 - `package.py`    the app package zip, validated against the vendored manifest schema (`manifest.schema.json`)
 - `cli.py`        `husbot teams send` and `husbot teams package`
 
@@ -41,7 +43,7 @@ from aiohttp import web
 
 from bot import Bot
 
-from .auth import TeamsConfigError, build_adapter, mode, warn_if_open
+from .auth import CLOSED, TeamsConfigError, build_adapter, mode, warn_if_open
 from .endpoint import messages_endpoint
 from .handler import TeamsHandler
 from .package import build as build_package
@@ -54,11 +56,14 @@ TEAMS_KEY = web.AppKey("teams", Proactive)
 
 
 def setup(app: web.Application, bot: Bot, settings) -> None:
-    """Mount `POST /api/messages` on the aiohttp app, answering with `bot`; `app[TEAMS_KEY]` sends unasked."""
+    """Mount `POST /api/messages` on the aiohttp app, answering with `bot`; `app[TEAMS_KEY]` sends unasked, and
+    the bot's outbox reaches people in their personal Teams chat (due-date reminders)."""
     adapter = build_adapter(settings)
     references = References(bot.knowledge.store.db)
     handler = TeamsHandler(bot, references)
-    app[TEAMS_KEY] = Proactive(adapter, references, settings.microsoft_app_id)
+    app[TEAMS_KEY] = proactive = Proactive(adapter, references, settings.microsoft_app_id)
+    if mode(settings) != CLOSED:   # why: with every request refused, Teams cannot send either
+        bot.outbox.register("teams", proactive.send_to_person)
     app.router.add_post(MESSAGES_PATH, messages_endpoint(adapter, handler, settings))
     warn_if_open(settings)
 

@@ -1,8 +1,9 @@
 """The Teams adapter's one handler: every activity becomes `bot.handle`/`bot.act`, every Reply an Adaptive Card.
 
 Nothing here decides what to answer. Messages are answered in the same chat or reply chain (botbuilder replies to
-the incoming activity); card buttons (Action.Execute) are answered in the invoke's HTTP response with a card that
-replaces the pressed one for the person who pressed it.
+the incoming activity); channel messages that do not @mention husbot go to the core unanswered (a minutes capture
+collects them); card buttons (Action.Execute), the minutes edit form's «Lagre» included, are answered in the
+invoke's HTTP response with a card that replaces the pressed one for the person who pressed it.
 """
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeRespons
 from bot import Action, Bot, CitationView, Reply, Turn, t
 
 from .proactive import References
-from .translate import CARD_THREAD, CARD_TYPE, REASON_VERB, VOTES, card_action, to_activity, to_card, to_turn
+from .translate import (CARD_THREAD, CARD_TYPE, REASON_VERB, SAVE_VERB, VOTES, card_action, to_activity, to_card,
+                        to_turn)
 
 log = logging.getLogger("husbot.teams")
+FORM_FIELDS = ("decisions", "actions", "questions")   # the boxes of the minutes edit form (bot/minutes.py)
 
 
 class TeamsHandler(ActivityHandler):
@@ -34,6 +37,11 @@ class TeamsHandler(ActivityHandler):
         turn = to_turn(context.activity)
         if turn.is_bot:
             return
+        if not turn.addressed:
+            # a channel message without @husbot (delivered under RSC): an open minutes capture may collect it,
+            # nothing is ever posted for it, not even "typing"
+            await self._handle(turn)
+            return
         # why before asking: retrieval can take a few seconds; Teams shows "husbot is typing" meanwhile
         await context.send_activity(Activity(type=ActivityTypes.typing))
         await self._who(context, turn)
@@ -46,7 +54,7 @@ class TeamsHandler(ActivityHandler):
             return await self.bot.handle(turn)
         except Exception:
             log.exception("Teams turn failed")
-            return Reply("error", t("error"), ephemeral=True)
+            return Reply("error", t("error"), ephemeral=True) if turn.addressed else None
 
     # -- install, join, leave ----------------------------------------------------------------------------------------
     async def on_conversation_update_activity(self, context: TurnContext):
@@ -106,8 +114,20 @@ class TeamsHandler(ActivityHandler):
                 return to_card(answer, note=note, reason_form=form) if answer else to_card(note, reason_form=form)
             note = self.bot.add_feedback_reason(int(value), reason, lang)
             return to_card(answer, note=note) if answer else to_card(note)
+        if verb == SAVE_VERB:
+            return to_card(await self._save(turn, data))
         # any other button (a feature's own, e.g. minutes_accept): the core decides, its reply becomes the card
         return to_card(await self.bot.act(turn, verb, value))
+
+    async def _save(self, turn: Turn, data: dict) -> Reply:
+        """The minutes edit form's «Lagre»: the boxes' text comes back in the invoke's data next to the draft's id."""
+        minutes_id = str(data.get("id") or data.get("value") or "")
+        values = {key: data[key] for key in FORM_FIELDS if key in data}
+        # why here: in the card's side thread the core's "latest draft of this thread" fallback would find nothing
+        # and say so in words about a thread; a form that lost its id or its text was garbled on the way
+        if not minutes_id.isdigit() or not values or not all(isinstance(v, str) for v in values.values()):
+            return Reply("error", t("minutes_bad_form", turn.lang or "nb"), turn.lang or "nb", ephemeral=True)
+        return await self.bot.act(turn, SAVE_VERB, {"id": minutes_id, **values})
 
     def _answer(self, answer_id: str) -> Reply | None:
         """The answer a button sits under, to draw it again: Teams replaces the pressed card with our response."""

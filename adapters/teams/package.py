@@ -18,6 +18,7 @@ SCHEMA_URL = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VER
 # the manifest schemas we can check offline, by the manifestVersion a manifest declares
 SCHEMAS = {"1.17": Path(__file__).with_name("manifest.schema.json")}
 SCOPES = ["personal", "team", "groupChat"]
+RSC_PERMISSIONS = [{"name": "ChannelMessage.Read.Group", "type": "Application"}]
 
 
 class PackageError(HusbotError):
@@ -62,6 +63,12 @@ def manifest(settings, url: str | None = None) -> dict:
         }],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [host],
+        # why: a minutes capture («referat start») collects a channel's messages without an @mention; Teams only
+        # delivers those to a bot the team owner consented to with this resource-specific permission
+        "authorization": {"permissions": {"resourceSpecific": RSC_PERMISSIONS}},
+        # why: Teams wants the Entra app named next to RSC permissions; `resource` is unused by RSC (this is the
+        # form single sign-on for bots would use)
+        "webApplicationInfo": {"id": app_id, "resource": f"api://botid-{app_id}"},
     }
 
 

@@ -90,6 +90,12 @@ class References:
             if not people:
                 return []
             person = people[0]["teams_aad_id"]
+        return self.personal(person)
+
+    def personal(self, person: str) -> list[dict]:
+        """The newest personal chat with a person (AAD object id or Teams user id), as a one-row list."""
+        if not person:
+            return []
         return list(self.db[TABLE].rows_where("kind = 'personal' and (aad_object_id = ? or user_id = ?)",
                                               [person, person], order_by="updated_at desc", limit=1))
 
@@ -109,6 +115,17 @@ class Proactive:
         for row in rows:
             await self.send_to(row, message)
         return [row["conversation_id"] for row in rows]
+
+    async def send_to_person(self, recipient, reply: Reply) -> None:
+        """The outbox's Teams sender (`bot.outbox.register("teams", …)`): a direct message in the personal chat
+        stored for the roster person's AAD object id; raises NoConversation (the outbox records a failure) when
+        there is none."""
+        rows = self.references.personal(recipient.teams_aad_id)
+        if not rows:
+            raise NoConversation(f"no stored personal Teams chat with {recipient.label()} "
+                                 f"(AAD object id {recipient.teams_aad_id or '-'}): they must write to husbot or "
+                                 "install it first")
+        await self.send_to(rows[0], reply)
 
     async def send_to(self, row: dict, message: str | Reply) -> None:
         ref = ConversationReference().deserialize(json.loads(row["reference"]))

@@ -13,11 +13,13 @@ CARD_VERSION = "1.5"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 VOTES = ("feedback_up", "feedback_down")
 REASON_VERB = "feedback_reason"
+SAVE_VERB = "minutes_save"    # the minutes draft's edit form (bot/minutes.py `MinutesChat.on_save`)
 # why a side thread: the 👎 reason comes from the card's own form (`Bot.add_feedback_reason`); a button turn in the
 # chat's thread would leave the core waiting for a reason and swallow the next question as one (as in the web chat)
 CARD_THREAD = "cards"
 MAX_TEXT = 8000            # keep a card well under Teams' ~28 KB message limit
 MAX_ACTIONS = 6            # Teams shows at most 6 buttons in one set
+MAX_FORM = 12000           # a draft whose boxes would hold more is edited with «referat endre …» instead
 
 AT = re.compile(r"<at[^>]*>(.*?)</at>", re.I | re.S)
 LEADING_AT = re.compile(r"^\s*<at[^>]*>.*?</at>", re.I | re.S)
@@ -70,6 +72,20 @@ def user_of(activity: Activity) -> tuple[str, str]:
     return who.aad_object_id or who.id or "", who.name or ""
 
 
+def is_addressed(activity: Activity) -> bool:
+    """Whether the message is meant for husbot: everything in chats, in a channel only what @mentions it.
+
+    With the RSC permission ChannelMessage.Read.Group Teams delivers every channel message; those that do not
+    mention husbot become `addressed=False` turns, which only an open minutes capture may collect."""
+    if activity.type != ActivityTypes.message or conversation_kind(activity) != "channel":
+        return True
+    bot_id = activity.recipient.id if activity.recipient else None
+    mentions = [e.additional_properties or {} for e in activity.entities or [] if (e.type or "").lower() == "mention"]
+    if not mentions:    # as in plain_text: a leading <at>…</at> without entities is taken to be us
+        return bool(LEADING_AT.match(activity.text or ""))
+    return any((m.get("mentioned") or {}).get("id") == bot_id for m in mentions)
+
+
 def to_turn(activity: Activity, *, text: str | None = None, thread: str | None = None) -> Turn:
     """A message (or a card button's invoke) as a Turn; the bot's @mention is taken out of the question."""
     user_id, name = user_of(activity)
@@ -79,7 +95,7 @@ def to_turn(activity: Activity, *, text: str | None = None, thread: str | None =
     return Turn(plain_text(activity) if text is None else text, user_id=user_id, user_name=name,
                 channel_id=channel_of(activity), thread_id=thread_of(activity) if thread is None else thread,
                 platform="teams", event_id=f"{conv_id}|{activity.id}" if activity.id else "", is_bot=is_bot,
-                is_dm=conversation_kind(activity) == "personal")
+                is_dm=conversation_kind(activity) == "personal", addressed=is_addressed(activity))
 
 
 def plain_text(activity: Activity) -> str:
@@ -123,7 +139,7 @@ def to_card(reply: Reply, *, note: Reply | None = None, source: Reply | None = N
     `source` adds a shown source under the answer, `note` a feedback line in place of 👍/👎, `reason_form` the
     "what was wrong?" box after a 👎 (its Action.Execute data); these redraw an answer after a button press."""
     lang = reply.lang or "nb"
-    body = _lines(reply.text, bold_first=reply.kind == "source")
+    body = _lines(reply.text, bold_first=reply.kind in ("source", "minutes_draft"))
     if reply.kind in ("answer", "comparison") and reply.citations:
         body.append({"type": "TextBlock", "text": t("label_sources", lang), "weight": "Bolder", "size": "Small",
                      "spacing": "Medium", "wrap": True})
@@ -146,8 +162,33 @@ def to_card(reply: Reply, *, note: Reply | None = None, source: Reply | None = N
     card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "version": CARD_VERSION, "body": body or [{"type": "TextBlock", "text": " "}], "msteams": {"width": "Full"}}
     if buttons and others:
-        card["actions"] = [execute(a.label, a.kind, a.value) for a in others][:MAX_ACTIONS]
+        form = reply.data.get("form") if isinstance(reply.data, dict) else None
+        card["actions"] = [_button(a, form) for a in others][:MAX_ACTIONS]
     return card
+
+
+def _button(action, form: dict | None) -> dict:
+    # why a form and not a round trip: «Rediger» opens the boxes in the card itself, no message is needed
+    shown = edit_form(action.label, form) if action.kind == "minutes_edit" else None
+    return shown or execute(action.label, action.kind, action.value)
+
+
+def edit_form(title: str, form: dict | None) -> dict | None:
+    """A minutes draft's «Rediger» as a card that opens under the draft: one multiline box per section, prefilled,
+    and «Lagre» (Action.Execute `minutes_save`, whose data Teams sends back with the boxes' text)."""
+    if not isinstance(form, dict) or not form.get("id"):
+        return None
+    values, labels = form.get("values") or {}, form.get("labels") or {}
+    if sum(len(str(v)) for v in values.values()) > MAX_FORM:   # why: Teams refuses cards above ~28 KB
+        return None
+    body = [{"type": "TextBlock", "text": form.get("title") or title, "weight": "Bolder", "wrap": True},
+            {"type": "TextBlock", "text": form.get("hint") or "", "size": "Small", "isSubtle": True, "wrap": True}]
+    body += [{"type": "Input.Text", "id": key, "label": label, "isMultiline": True, "value": str(values.get(key) or "")}
+             for key, label in labels.items()]
+    minutes_id = str(form["id"])
+    save = execute(form.get("submit") or title, SAVE_VERB, minutes_id, id=minutes_id)
+    return {"type": "Action.ShowCard", "title": title, "card": {"type": "AdaptiveCard", "body": body,
+                                                                "actions": [save]}}
 
 
 def execute(title: str, verb: str, value: str = "", **data) -> dict:
