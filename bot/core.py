@@ -48,6 +48,8 @@ class Bot:
         self.schedule = Schedule(knowledge.settings.timezone)   # timed jobs; `husbot serve` runs them
         from . import minutes
         self.minutes = minutes.install(self)
+        from . import status
+        self.status = status.install(self)     # the monthly status round; its API is `self.status.round`
 
     def register_command(self, word: str, handler: Handler) -> None:
         """Let a later feature (minutes, status round) own messages starting with `word`."""

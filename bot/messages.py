@@ -133,6 +133,98 @@ TEXTS = {
                      "en": "I cannot find action item #{id}. “oppgaver” lists the open ones."},
     "task_usage": {"nb": "Skriv «oppgave ferdig ID», f.eks. «oppgave ferdig 12».",
                    "en": "Write “oppgave ferdig ID”, e.g. “oppgave ferdig 12”."},
+    # -- monthly status round (bot/status/) --
+    "status_help": {
+        "nb": ("Månedsstatus:\n"
+               "• «status svar [pilot] [ÅÅÅÅ-MM]» åpner statusskjemaet for piloten din (forhåndsutfylt fra forrige måned)\n"
+               "• «status send [ÅÅÅÅ-MM] [frist ÅÅÅÅ-MM-DD]» starter en runde og ber prosjektlederne svare "
+               "(evaluatorer og administratorer)\n"
+               "• «status oversikt [ÅÅÅÅ-MM]» viser hvem som har svart, svart for sent eller mangler, og hvilke felt "
+               "som er tomme eller uendret (evaluatorer og administratorer)\n"
+               "Piloter: {pilots}."),
+        "en": ("Monthly status:\n"
+               "• “status svar [pilot] [YYYY-MM]” opens your pilot's status form (prefilled from last month)\n"
+               "• “status send [YYYY-MM] [frist YYYY-MM-DD]” starts a round and asks the project leaders to answer "
+               "(evaluators and administrators)\n"
+               "• “status oversikt [YYYY-MM]” shows who answered, answered late or is missing, and which fields are "
+               "empty or unchanged (evaluators and administrators)\n"
+               "Pilots: {pilots}."),
+    },
+    "status_not_allowed": {"nb": "Bare evaluatorer og administratorer kan gjøre dette.",
+                           "en": "Only evaluators and administrators can do this."},
+    "status_not_allowed_pilot": {"nb": "Bare prosjektledere og medlemmer i {pilot} (og evaluatorer) kan se og svare på "
+                                       "statusen for {pilot}.",
+                                 "en": "Only project leaders and members of {pilot} (and evaluators) can see and answer "
+                                       "the status for {pilot}."},
+    "status_which_pilot": {"nb": "Hvilken pilot? Skriv f.eks. «status svar Narvik» ({pilots}).",
+                           "en": "Which pilot? Write e.g. “status svar Narvik” ({pilots})."},
+    "status_unknown_pilot": {"nb": "Ukjent pilot «{pilot}». Bruk en av: {pilots}.",
+                             "en": "Unknown pilot “{pilot}”. Use one of: {pilots}."},
+    "status_bad_month": {"nb": "«{value}» er ikke en måned. Skriv ÅÅÅÅ-MM, f.eks. 2025-03.",
+                         "en": "“{value}” is not a month. Write YYYY-MM, e.g. 2025-03."},
+    "status_bad_date": {"nb": "«{value}» er ikke en dato. Skriv ÅÅÅÅ-MM-DD, f.eks. 2025-03-07.",
+                        "en": "“{value}” is not a date. Write YYYY-MM-DD, e.g. 2025-03-07."},
+    "status_deadline_past": {"nb": "Fristen {deadline} har allerede vært. Velg en dato fra i dag av.",
+                             "en": "The deadline {deadline} has already passed. Choose a date from today on."},
+    "status_future_month": {"nb": "{month} har ikke begynt ennå. Status kan gis for denne måneden eller tidligere.",
+                            "en": "{month} has not started yet. Status can be given for this month or earlier."},
+    "status_bad_form": {"nb": "Skjemaet kom ikke fram i riktig form. Ingenting er lagret; prøv igjen.",
+                        "en": "The form did not arrive in the right shape. Nothing was saved; please try again."},
+    "status_invalid": {"nb": "Ingenting er lagret ennå: {n} felt må rettes.",
+                       "en": "Nothing has been saved yet: {n} field(s) need fixing."},
+    "status_field_unknown": {"nb": "Ukjent felt «{field}». Feltene er: {keys}.",
+                             "en": "Unknown field “{field}”. The fields are: {keys}."},
+    "status_field_too_long": {"nb": "For langt ({n} tegn). Korte ned til {max} tegn, eller legg ved et dokument og "
+                                    "skriv et sammendrag her.",
+                              "en": "Too long ({n} characters). Shorten it to {max}, or attach a document and write a "
+                                    "summary here."},
+    "status_field_not_number": {"nb": "«{value}» er ikke et tall. Skriv f.eks. 1 200 000.",
+                                "en": "“{value}” is not a number. Write e.g. 1 200 000."},
+    "status_field_not_yesno": {"nb": "Svar ja eller nei (ikke «{value}»).", "en": "Answer yes or no (not “{value}”)."},
+    "status_field_required": {"nb": "Dette feltet må fylles ut.", "en": "This field is required."},
+    "status_fields_bad": {"nb": "Feltlisten for månedsstatus kan ikke leses: {problem}",
+                          "en": "The monthly status field list cannot be read: {problem}"},
+    "status_bad_setting": {"nb": "Innstillingen {name} har en ugyldig verdi «{value}».",
+                           "en": "The setting {name} has an invalid value “{value}”."},
+    "status_prompt_text": {"nb": "Hei{name}! Det er tid for månedsstatus for {pilot} ({month}). Fristen er {deadline}. "
+                                 "Trykk «Fyll ut status», eller skriv «status svar {pilot} {code}».",
+                           "en": "Hi{name}! It is time for the monthly status of {pilot} ({month}). The deadline is "
+                                 "{deadline}. Press “Fill in status”, or write “status svar {pilot} {code}”."},
+    "status_reminder_text": {"nb": "Påminnelse{name}: vi mangler fortsatt månedsstatus for {pilot} ({month}). Fristen er "
+                                   "{deadline}. Trykk «Fyll ut status», eller skriv «status svar {pilot} {code}».",
+                             "en": "Reminder{name}: the monthly status of {pilot} ({month}) is still missing. The "
+                                   "deadline is {deadline}. Press “Fill in status”, or write “status svar {pilot} {code}”."},
+    "status_open_label": {"nb": "Fyll ut status", "en": "Fill in status"},
+    "status_form_title": {"nb": "Månedsstatus {pilot} – {month}", "en": "Monthly status {pilot} – {month}"},
+    "status_form_intro": {"nb": "Frist {deadline}. Du kan endre svaret til fristen; alle versjoner tas vare på.",
+                          "en": "Deadline {deadline}. You can edit the answer until then; every version is kept."},
+    "status_form_late": {"nb": "Fristen har gått ut: svaret tas imot, men merkes som sent.",
+                         "en": "The deadline has passed: the answer is accepted but marked late."},
+    "status_form_submit": {"nb": "Send inn", "en": "Submit"},
+    "status_form_tasks": {"nb": "Åpne oppgaver fra referatene (oppdater gjerne under Aktiviteter):",
+                          "en": "Open action items from the minutes (update them under Activities):"},
+    "status_form_from_last": {"nb": "fra forrige måned", "en": "from last month"},
+    "status_form_changed": {"nb": "endret siden forrige måned", "en": "changed since last month"},
+    "status_saved": {"nb": "Takk! Månedsstatus for {pilot}, {month} er lagret (versjon {version}).",
+                     "en": "Thanks! The monthly status of {pilot}, {month} is saved (version {version})."},
+    "status_saved_late": {"nb": "Den kom etter fristen {deadline} og er merket som sen, men er tatt vare på.",
+                          "en": "It arrived after the deadline {deadline} and is marked late, but it is kept."},
+    "status_not_indexed": {"nb": "Den kan ikke søkes i ennå; en administrator kan kjøre `husbot status reindex`.",
+                           "en": "It is not searchable yet; an administrator can run `husbot status reindex`."},
+    "status_started": {"nb": "Statusrunden for {month} er åpnet med frist {deadline}. Sendt: {sent}, sendt før: {already}, "
+                             "venter på Slack/Teams: {waiting}, piloter uten prosjektleder i rosteret: {no_leader}.",
+                       "en": "The status round for {month} is open, deadline {deadline}. Sent: {sent}, sent before: "
+                             "{already}, waiting for Slack/Teams: {waiting}, pilots without a leader in the roster: "
+                             "{no_leader}."},
+    "status_overview_head": {"nb": "Månedsstatus {month} (frist {deadline}): {answered} svart, {late} for sent, "
+                                   "{missing} mangler.",
+                             "en": "Monthly status {month} (deadline {deadline}): {answered} answered, {late} late, "
+                                   "{missing} missing."},
+    "status_state_answered": {"nb": "svart", "en": "answered"},
+    "status_state_late": {"nb": "svart for sent", "en": "answered late"},
+    "status_state_missing": {"nb": "mangler", "en": "missing"},
+    "status_overview_empty": {"nb": "tomme felt", "en": "empty fields"},
+    "status_overview_unchanged": {"nb": "uendret fra forrige måned", "en": "unchanged from last month"},
 }
 
 

@@ -11,7 +11,8 @@ from knowledge import HusbotError
 from knowledge.pilots import PILOTS
 from knowledge.textnorm import fold
 
-ROLES = ("member", "evaluator", "admin")
+# a leader is a member who answers the monthly status round for the pilot (bot/status/)
+ROLES = ("member", "leader", "evaluator", "admin")
 HEADER = ["pilot", "name", "role", "email", "slack_user_id", "teams_aad_id"]
 
 
@@ -21,7 +22,7 @@ class RosterError(HusbotError):
 
 @dataclass
 class Identity:
-    role: str            # member | evaluator | admin | guest
+    role: str            # member | leader | evaluator | admin | guest
     pilot: str | None
 
     @property
@@ -58,8 +59,8 @@ class Roster:
                 pilot = normalise_pilot(row["pilot"])
             except RosterError as e:
                 raise RosterError(f"line {n}: {e}") from None
-            if role == "member" and not pilot:
-                raise RosterError(f"line {n}: a member needs a pilot")
+            if role in ("member", "leader") and not pilot:
+                raise RosterError(f"line {n}: a {role} needs a pilot")
             if not (row["email"] or row["slack_user_id"] or row["teams_aad_id"]):
                 raise RosterError(f"line {n}: give an email, a Slack user id or a Teams AAD id")
             rows.append((row, role, pilot))
@@ -94,6 +95,10 @@ class Roster:
 
     def people(self) -> list[dict]:
         return list(self.db["people"].rows_where(order_by="pilot, name"))
+
+    def leaders(self, pilot: str) -> list[dict]:
+        """The people who answer the monthly status round for `pilot`."""
+        return list(self.db["people"].rows_where("pilot = ? and role = 'leader'", [pilot], order_by="name"))
 
     def channels(self) -> list[dict]:
         return list(self.db["channels"].rows_where(order_by="platform, channel_id"))

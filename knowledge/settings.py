@@ -37,6 +37,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scheduler", True, "Run scheduled jobs (reminders, status rounds) inside `husbot serve`.", "HUSBOT_SCHEDULER"),
     Setting("reminder_hour", 8, "Hour of the day (in `timezone`) when due-date reminders go out.", "HUSBOT_REMINDER_HOUR"),
     Setting("public_url", "", "Public https base URL of this server (Teams app package valid domain, Slack manifest).", "HUSBOT_PUBLIC_URL"),
+    Setting("status_auto", True, "Open the monthly status round by itself on the first working day of each month.", "HUSBOT_STATUS_AUTO"),
+    Setting("status_hour", 9, "Hour of the day (in `timezone`) when status rounds open and status reminders go out.", "HUSBOT_STATUS_HOUR"),
+    Setting("status_deadline_days", 5, "Working days from the opening of a status round to its deadline.", "HUSBOT_STATUS_DEADLINE_DAYS"),
+    Setting("status_reminder_days", "2,0", "When leaders who have not answered are reminded: working days before the deadline, comma-separated (0 = on the deadline day).", "HUSBOT_STATUS_REMINDER_DAYS"),
+    Setting("status_fields_file", "", "TOML file with the status form's fields; empty = the bundled default list.", "HUSBOT_STATUS_FIELDS_FILE"),
 )
 
 
@@ -65,6 +70,11 @@ class Settings:
     scheduler: bool = True
     reminder_hour: int = 8
     public_url: str = ""
+    status_auto: bool = True
+    status_hour: int = 9
+    status_deadline_days: int = 5
+    status_reminder_days: str = "2,0"
+    status_fields_file: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod

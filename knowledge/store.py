@@ -139,8 +139,23 @@ def _m7(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["kind", "status"], if_not_exists=True)
 
 
+def _m8(db: sqlite_utils.Database) -> None:
+    """The monthly status round (bot/status/): rounds, every version of every answer, and dashboard tokens."""
+    db["status_rounds"].create({"month": str, "opens_at": str, "deadline": str, "reminders": str, "source": str,
+                                "started_by": str, "created_at": float, "prompted_at": float}, pk="month",
+                               if_not_exists=True)
+    db["status_answers"].create({"id": int, "pilot": str, "month": str, "version": int, "answers": str,
+                                 "submitted_by": str, "platform": str, "submitted_at": float, "deadline": str,
+                                 "late": int, "indexed_at": float}, pk="id", if_not_exists=True)
+    # why unique: two surfaces submitting at once each get their own version, never one overwriting the other
+    db["status_answers"].create_index(["pilot", "month", "version"], unique=True, if_not_exists=True)
+    db["api_tokens"].create({"id": int, "sha256": str, "role": str, "name": str, "created_at": float,
+                             "revoked_at": float}, pk="id", if_not_exists=True)
+    db["api_tokens"].create_index(["sha256"], unique=True, if_not_exists=True)
+
+
 # Numbered migrations; other parts of husbot add their tables by appending here (owned by knowledge/).
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8]
 
 
 class Store(Protocol):
