@@ -478,7 +478,8 @@ def roster_list(ctx, as_json):
 
 # Commands that live with their adapters; imported only when used, so `husbot ask` starts fast.
 LAZY_COMMANDS = {"slack": "adapters.slack.cli:slack", "teams": "adapters.teams.cli:teams",
-                 "minutes": "adapters.cli.minutes:minutes", "tasks": "adapters.cli.minutes:tasks"}
+                 "minutes": "adapters.cli.minutes:minutes", "tasks": "adapters.cli.minutes:tasks",
+                 "status": "adapters.cli.status:status", "token": "adapters.cli.token:token"}
 
 
 def _lazy(name: str) -> click.Command:
