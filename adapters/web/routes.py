@@ -10,7 +10,8 @@ from aiohttp import web
 
 from bot import Bot, t
 
-from .translate import BUTTON_THREAD, ERRORS, BadRequest, feedback_id, language, text_field, to_json, to_turn
+from .translate import (BUTTON_THREAD, ERRORS, BadRequest, action_value, feedback_id, language, text_field,
+                        to_json, to_turn)
 
 log = logging.getLogger("husbot.web")
 STATIC = Path(__file__).parent / "static"
@@ -69,8 +70,10 @@ class WebChat:
 
     @api
     async def action(self, request: web.Request, body: dict) -> dict:
-        """{kind, value, conversation_id} for a button under an answer (👍, 👎, show source)."""
-        kind, value = text_field(body, "kind"), text_field(body, "value")
+        """{kind, value, conversation_id} for a button under an answer (👍, 👎, show source) or a minutes draft
+        (minutes_accept with the id; minutes_save with {"id", "decisions", "actions", "questions"} as value)."""
+        kind = text_field(body, "kind")
+        value = action_value(body, kind)
         turn = to_turn(body, request.remote, thread=BUTTON_THREAD)
         return to_json(await self.bot.act(turn, kind, value))
 

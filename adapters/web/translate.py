@@ -22,7 +22,11 @@ ERRORS = {
     "pilot": "Ukjent pilot «{pilot}». Velg en av {pilots}, eller la feltet stå tomt for alle.",
     "reason": "Skriv en kort begrunnelse før du sender.",
     "too_large": "Forespørselen er for stor. Korte ned teksten og prøv igjen.",
+    "minutes_form": "Feltet «value» må være et JSON-objekt med referatets nummer i «id» og tekst i «decisions», "
+                    "«actions» og «questions», f.eks. {\"id\": 3, \"decisions\": \"Budsjettet godkjennes.\"}.",
 }
+SAVE_KIND = "minutes_save"
+FORM_FIELDS = ("decisions", "actions", "questions")   # the minutes edit form's boxes (bot/minutes.py)
 
 
 class BadRequest(Exception):
@@ -74,6 +78,20 @@ def to_turn(body: dict, remote: str | None, *, text: str = "", thread: str = "")
     """A chat message (or button press) from the web page as a platform-neutral turn."""
     return Turn(text=text, platform="web", user_id="local", channel_id=conversation_id(body), thread_id=thread,
                 role=role_for(remote), lang=language(body), pilot_filter=pilot_filter(body))
+
+
+def action_value(body: dict, kind: str) -> str | dict:
+    """A button's value: text, or for the minutes edit form's «Lagre» the form itself ({"id", "decisions", …})."""
+    if kind != SAVE_KIND:
+        return text_field(body, "value")
+    value = body.get("value")
+    # why checked here: without an id the core would look for a draft in the buttons' side thread and find none
+    if not isinstance(value, dict) or not str(value.get("id") or "").isdigit():
+        raise BadRequest(ERRORS["minutes_form"])
+    values = {k: value[k] for k in FORM_FIELDS if k in value}
+    if not values or not all(isinstance(v, str) for v in values.values()):
+        raise BadRequest(ERRORS["minutes_form"])
+    return {"id": str(value["id"]), **values}
 
 
 def feedback_id(body: dict) -> int:

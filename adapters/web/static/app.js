@@ -23,6 +23,7 @@
       sendReason: "Send begrunnelse",
       noSource: "Ingen kilde funnet.",
       network: "Fikk ikke kontakt med husbot. Sjekk at serveren kjører, og prøv igjen.",
+      accept: "Godta",
     },
     en: {
       tagline: "Ask the sources about Pilot Statens hus",
@@ -44,6 +45,7 @@
       sendReason: "Send reason",
       noSource: "No source found.",
       network: "Could not reach husbot. Check that the server is running and try again.",
+      accept: "Accept",
     },
   };
   const browserLang = ((navigator.languages && navigator.languages[0]) || navigator.language || "nb").toLowerCase();
@@ -260,7 +262,80 @@
       el("button", { type: "button", class: "chip", onclick: () => ask(s) }, s)));
   }
 
-  function botBubble(reply) {
+  // -- a minutes draft: its text, then a form to edit it (one box per section) and accept it ---------------
+  // The core sends the form ready to fill (reply.data.form: id, values, labels, hint, title, submit); «Lagre»
+  // posts minutes_save and the new version replaces this bubble, «Godta» posts minutes_accept.
+  function minutesForm(bubble, reply, entry) {
+    const spec = (reply.data || {}).form;
+    if (!spec || !spec.id || (entry && entry.closed)) return null;
+    const accept = (reply.actions || []).find((a) => a.kind === "minutes_accept");
+    const boxes = Object.entries(spec.labels || {}).map(([key, label]) => {
+      const id = `minutes-${spec.id}-${key}-${newId()}`;
+      const box = el("textarea", { id, name: key, rows: 4, class: "minutes-box" });
+      box.value = (spec.values || {})[key] || "";
+      return el("div", { class: "minutes-field" }, el("label", { for: id }, label), box);
+    });
+    const status = el("p", { class: "note", role: "status" });
+    const save = el("button", { type: "submit", class: "save" }, spec.submit || "Lagre");
+    const acceptButton = accept ? el("button", { type: "button", class: "accept" }, accept.label || L.accept) : null;
+    const form = el("form", { class: "minutes-form", "data-minutes": spec.id },
+      el("h4", {}, spec.title || ""),
+      el("p", { class: "hint" }, spec.hint || ""),
+      boxes,
+      el("div", { class: "minutes-buttons" }, save, acceptButton),
+      status);
+    const busyForm = (on) => { form.querySelectorAll("button, textarea").forEach((n) => { n.disabled = on; }); };
+    const complain = (text) => { status.className = "note error"; status.textContent = text; };
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const value = { id: spec.id };
+      form.querySelectorAll("textarea").forEach((box) => { value[box.name] = box.value; });
+      busyForm(true);
+      const result = await post("/api/action", { kind: "minutes_save", value, conversation_id: conversationId() });
+      busyForm(false);
+      if (!result.ok) return complain(result.error);
+      if (result.data.kind !== "minutes_draft") return complain(result.data.text);
+      const fresh = { who: "bot", reply: result.data };
+      replaceRemembered(spec.id, fresh);
+      bubble.replaceWith(botBubble(result.data, fresh));
+    });
+    if (acceptButton) {
+      acceptButton.addEventListener("click", async () => {
+        busyForm(true);
+        const result = await post("/api/action", { kind: "minutes_accept", value: accept.value, conversation_id: conversationId() });
+        if (!result.ok) { busyForm(false); return complain(result.error); }
+        if (result.data.kind !== "minutes_accepted") { busyForm(false); return complain(result.data.text); }
+        closeRemembered(spec.id);
+        form.remove();
+        const done = { who: "bot", reply: result.data };
+        remember(done);
+        show(done);
+        scrollToEnd();
+      });
+    }
+    return form;
+  }
+
+  function isDraft(entry, id) {
+    return entry.who === "bot" && entry.reply.kind === "minutes_draft" && ((entry.reply.data || {}).form || {}).id === id;
+  }
+
+  // a saved draft takes the place of the one it edits, so a reload shows the newest version once
+  function replaceRemembered(id, fresh) {
+    const entries = loadLog();
+    const i = entries.findIndex((e) => isDraft(e, id));
+    if (i < 0) entries.push(fresh); else entries[i] = fresh;
+    try { sessionStorage.setItem(LOG_KEY, JSON.stringify(entries.slice(-MAX_LOG))); } catch (e) { /* see remember */ }
+  }
+
+  // an accepted draft is shown again without its form
+  function closeRemembered(id) {
+    const entries = loadLog().map((e) => (isDraft(e, id) ? { ...e, closed: true } : e));
+    try { sessionStorage.setItem(LOG_KEY, JSON.stringify(entries)); } catch (e) { /* see remember */ }
+  }
+
+  function botBubble(reply, entry) {
     const bubble = el("article", { class: `msg bot kind-${reply.kind}${reply.found === false ? " not-found" : ""}` });
     const hasStructure = reply.kind === "answer" || reply.kind === "comparison";
     if (hasStructure && reply.lead) bubble.append(el("p", { class: "lead" }, reply.lead));
@@ -276,6 +351,7 @@
         el("h4", {}, L.sources),
         el("ol", {}, reply.citations.map(sourceItem))));
     }
+    if (reply.kind === "minutes_draft") bubble.append(minutesForm(bubble, reply, entry) || "");
     bubble.append(feedbackRow(reply) || "", suggestionChips(reply) || "");
     return bubble;
   }
@@ -292,7 +368,7 @@
 
   function show(entry) {
     if (entry.who === "user") log.append(userBubble(entry.text, entry.pilot));
-    else if (entry.who === "bot" && entry.reply.kind !== "none") log.append(botBubble(entry.reply));
+    else if (entry.who === "bot" && entry.reply.kind !== "none") log.append(botBubble(entry.reply, entry));
     else if (entry.who === "error") log.append(errorBubble(entry.text));
   }
 
