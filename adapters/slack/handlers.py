@@ -19,16 +19,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import Bot, Reply, Turn, t
 
-from .translate import ACTION_ID, action_to_turn, command_to_turn, fallback_text, to_blocks, to_turn
+from .translate import (ACTION_ID, MAX_INPUT, action_to_turn, command_to_turn, fallback_text, mentions,
+                        minutes_form_values, minutes_form_view, to_blocks, to_turn)
 
 log = logging.getLogger("husbot.slack")
 
 BOLT_KEY = web.AppKey("slack_bolt", AsyncApp)
 REASON_VIEW = "feedback_reason"
+MINUTES_VIEW = "minutes_edit"
 
 
 def build_bolt_app(bot: Bot, settings, verify_requests: bool = True) -> AsyncApp:
-    """The bolt app that listens for mentions, DMs, `/husbot`, buttons and the 👎 reason form."""
+    """The bolt app that listens for mentions, DMs, channel messages (for minutes), `/husbot`, buttons and forms."""
     client = AsyncWebClient(token=settings.slack_bot_token, **_base_url(settings))
     app = AsyncApp(signing_secret=settings.slack_signing_secret or None,
                    client=client, process_before_response=False, request_verification_enabled=verify_requests,
@@ -40,6 +42,7 @@ def build_bolt_app(bot: Bot, settings, verify_requests: bool = True) -> AsyncApp
     app.command("/husbot")(ack=_ack, lazy=[handler.on_command])
     app.action(ACTION_ID)(ack=_ack, lazy=[handler.on_button])
     app.view_submission(REASON_VIEW)(ack=_ack, lazy=[handler.on_reason])
+    app.view_submission(MINUTES_VIEW)(ack=_ack_minutes_form, lazy=[handler.on_minutes_form])
     # why: any other subscribed event gets 200 rather than bolt's 404, which Slack would keep retrying
     app.event(re.compile(r".+"))(_ack)
     return app
@@ -52,6 +55,45 @@ def _base_url(settings) -> dict:
 
 async def _ack(ack):
     await ack()
+
+
+async def _ack_minutes_form(ack, view: dict):
+    """Check the «Rediger» form before Slack closes it: a broken form is told so, a too-long box is marked."""
+    _, problem = check_minutes_form(view)
+    await ack(**(problem or {}))
+
+
+def check_minutes_form(view: dict) -> tuple[tuple[dict, dict] | None, dict | None]:
+    """((metadata, values) to save, None), or (None, the acknowledgement that says what is wrong)."""
+    read = minutes_form_values(view)
+    if read is None:
+        lang = _lang_of(view)
+        return None, {"response_action": "update", "view": notice_view(t("minutes_bad_form", lang), lang)}
+    meta, values = read
+    too_long = {k: t("minutes_box_too_long", meta.get("lang") or "nb", n=len(v), max=MAX_INPUT)
+                for k, v in values.items() if k != "id" and len(v) > MAX_INPUT}
+    if too_long:
+        return None, {"response_action": "errors", "errors": too_long}
+    return read, None
+
+
+def _lang_of(view: dict) -> str:
+    try:
+        lang = json.loads(view.get("private_metadata") or "{}").get("lang")
+    except (ValueError, TypeError, AttributeError):
+        lang = None
+    return lang if lang in ("nb", "en") else "nb"
+
+
+def dm_sender(client: AsyncWebClient):
+    """The outbox's Slack sender: a direct message to the person's Slack user id (reminders, status prompts)."""
+
+    async def send(recipient, reply: Reply) -> None:
+        # why the user id as channel: chat.postMessage opens (or reuses) the app's DM with that user
+        await client.chat_postMessage(channel=recipient.slack_user_id, text=fallback_text(reply),
+                                      blocks=to_blocks(reply))
+
+    return send
 
 
 def events_endpoint(bolt: AsyncApp, signing_secret: str):
@@ -88,12 +130,15 @@ class SlackHandler:
     async def on_message(self, body: dict, event: dict, client: AsyncWebClient, context):
         if event.get("type") == "app_mention" and (event.get("channel") or "").startswith("D"):
             return   # why: in a DM the same words also arrive as message.im; answer that one only
-        if event.get("type") == "message" and event.get("channel_type") != "im":
-            return   # channel messages reach husbot only as app_mention
-        turn = to_turn(event, event_id=body.get("event_id") or "", bot_user_id=context.bot_user_id or "")
+        bot_user_id = context.bot_user_id or ""
+        if event.get("type") == "message" and event.get("channel_type") != "im" and mentions(event, bot_user_id):
+            return   # why: a message naming husbot also arrives as app_mention; that copy is the one handled
+        turn = to_turn(event, event_id=body.get("event_id") or "", bot_user_id=bot_user_id)
         if turn is None:
             return
         reply = await self._handle(turn, client)
+        if not turn.addressed:
+            return   # overheard: an open minutes capture may have taken it; it is never answered
         thread = event.get("thread_ts") or (None if turn.is_dm else event.get("ts"))
         await self.post(client, reply, channel=turn.channel_id, user=turn.user_id, thread_ts=thread)
 
@@ -112,10 +157,18 @@ class SlackHandler:
         except Exception:
             log.exception("Slack button %s failed", kind)
             reply = Reply("error", t("error"), ephemeral=True)
-        if kind == "feedback_down" and reply.kind == "feedback" and reply.answer_id and body.get("trigger_id"):
-            await self._ask_reason(client, body["trigger_id"], reply, turn)
         message = body.get("message") or {}
         thread = turn.thread_id or (None if turn.is_dm else message.get("ts"))
+        if kind == "minutes_edit" and reply.kind == "minutes_draft":
+            lang = reply.lang
+            if (reply.data.get("minutes") or {}).get("status") != "draft":   # accepted since the draft was posted
+                reply = Reply("error", t("minutes_not_draft", lang, id=value), lang, ephemeral=True)
+            elif await self._open_minutes_form(client, body.get("trigger_id") or "", reply, turn, thread):
+                return
+            else:
+                reply = Reply("error", t("minutes_form_failed", lang, id=value), lang, ephemeral=True)
+        if kind == "feedback_down" and reply.kind == "feedback" and reply.answer_id and body.get("trigger_id"):
+            await self._ask_reason(client, body["trigger_id"], reply, turn)
         await self.post(client, reply, channel=turn.channel_id, user=turn.user_id, thread_ts=thread, respond=respond)
 
     async def on_reason(self, body: dict, view: dict, client: AsyncWebClient):
@@ -128,6 +181,50 @@ class SlackHandler:
         if meta.get("channel"):
             await self.post(client, reply, channel=meta["channel"], user=(body.get("user") or {}).get("id") or "",
                             thread_ts=meta.get("thread_ts") or None)
+
+    async def on_minutes_form(self, body: dict, view: dict, client: AsyncWebClient):
+        """A saved «Rediger» form: a new draft version, posted where the draft was."""
+        read, _ = check_minutes_form(view)
+        if read is None:
+            return   # the acknowledgement already told the person in the modal
+        meta, values = read
+        user = (body.get("user") or {}).get("id") or ""
+        channel = meta.get("channel") if isinstance(meta.get("channel"), str) and meta.get("channel") else user
+        turn = Turn("", user_id=user, channel_id=channel, thread_id=str(meta.get("thread_ts") or ""),
+                    platform="slack", is_dm=channel.startswith("D"), lang=_lang_of(view))
+        await self._who(turn, client)
+        try:
+            values = await self._with_hidden_lines(turn, meta, values)
+            reply = await self.bot.act(turn, "minutes_save", values)
+        except Exception:
+            log.exception("saving the minutes form failed")
+            reply = Reply("error", t("error", turn.lang or "nb"), turn.lang or "nb", ephemeral=True)
+        await self.post(client, reply, channel=channel, user=user, thread_ts=turn.thread_id or None)
+
+    async def _with_hidden_lines(self, turn: Turn, meta: dict, values: dict) -> dict:
+        """Put back the lines a too-long box could not show (see `minutes_form_view`), so saving loses nothing."""
+        shown = meta.get("shown")
+        if not isinstance(shown, dict) or not shown:
+            return values
+        current = await self.bot.act(turn, "minutes_edit", values["id"])
+        before = ((current.data.get("form") or {}).get("values") or {}) if current.kind == "minutes_draft" else {}
+        out = dict(values)
+        for key, n in shown.items():
+            hidden = str(before.get(key) or "").split("\n")[int(n):] if key in before and str(n).isdigit() else []
+            out[key] = "\n".join([values.get(key) or "", *hidden]).strip("\n")
+        return out
+
+    async def _open_minutes_form(self, client: AsyncWebClient, trigger_id: str, reply: Reply, turn: Turn,
+                                 thread: str | None) -> bool:
+        if not trigger_id:
+            return False
+        meta = {"channel": turn.channel_id, "thread_ts": thread or ""}
+        try:
+            await client.views_open(trigger_id=trigger_id, view=minutes_form_view(reply, meta, MINUTES_VIEW))
+        except SlackApiError as e:
+            log.info("could not open the minutes form: %s", e)
+            return False
+        return True
 
     async def _handle(self, turn: Turn, client: AsyncWebClient) -> Reply | None:
         if not turn.is_bot:
@@ -183,6 +280,13 @@ class SlackHandler:
             await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 
+def notice_view(text: str, lang: str) -> dict:
+    """A modal that only says something (a form that could not be read)."""
+    return {"type": "modal", "title": {"type": "plain_text", "text": "husbot"},
+            "close": {"type": "plain_text", "text": t("cancel", lang)},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
 def reason_view(lang: str, meta: dict) -> dict:
     """The modal that asks what was wrong with an answer after 👎."""
     return {
@@ -197,4 +301,5 @@ def reason_view(lang: str, meta: dict) -> dict:
     }
 
 
-__all__ = ["BOLT_KEY", "SlackHandler", "build_bolt_app", "events_endpoint", "reason_view"]
+__all__ = ["BOLT_KEY", "MINUTES_VIEW", "SlackHandler", "build_bolt_app", "dm_sender", "events_endpoint",
+           "notice_view", "reason_view"]

@@ -1,9 +1,10 @@
 """The Slack app manifest: paste it into https://api.slack.com/apps → Create New App → From a manifest."""
 from __future__ import annotations
 
-BOT_SCOPES = ["app_mentions:read", "chat:write", "commands", "im:history", "im:read", "im:write", "users:read",
-              "users:read.email"]
-BOT_EVENTS = ["app_mention", "message.im"]
+# channels:history / groups:history and their message events: an open minutes capture reads the channel's messages
+BOT_SCOPES = ["app_mentions:read", "channels:history", "chat:write", "commands", "groups:history", "im:history",
+              "im:read", "im:write", "users:read", "users:read.email"]
+BOT_EVENTS = ["app_mention", "message.channels", "message.groups", "message.im"]
 PLACEHOLDER_URL = "https://<your-host>"
 
 
@@ -12,7 +13,7 @@ def manifest(settings, url: str | None = None, socket_mode: bool | None = None) 
     socket_mode = bool(settings.slack_app_token) if socket_mode is None else socket_mode
     events_url = f"{(url or PLACEHOLDER_URL).rstrip('/')}/slack/events"
     command = {"command": "/husbot", "description": "Spør husbot om Pilot Statens hus",
-               "usage_hint": "[spørsmål | hjelp | kilde N]", "should_escape": False}
+               "usage_hint": "[spørsmål | hjelp | kilde N | referat start|stopp | oppgaver]", "should_escape": False}
     events: dict = {"bot_events": list(BOT_EVENTS)}
     interactivity: dict = {"is_enabled": True}
     if not socket_mode:   # over Socket Mode Slack sends everything through the WebSocket instead

@@ -9,7 +9,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from knowledge import HusbotError
 
-from .handlers import BOLT_KEY, build_bolt_app
+from .handlers import BOLT_KEY, build_bolt_app, dm_sender
 
 log = logging.getLogger("husbot.slack")
 
@@ -26,6 +26,7 @@ def enable_socket_mode(app: web.Application, bot, settings) -> None:
     if BOLT_KEY not in app:
         # why: Socket Mode alone needs no signing secret, so `build_app` may not have set up the HTTP side
         app[BOLT_KEY] = build_bolt_app(bot, settings, verify_requests=False)
+        bot.outbox.register("slack", dm_sender(app[BOLT_KEY].client))
 
     async def connect(app: web.Application) -> None:
         handler = AsyncSocketModeHandler(app[BOLT_KEY], settings.slack_app_token)
