@@ -9,7 +9,7 @@ from typing import Awaitable, Callable
 
 from knowledge import EmptyQuestion, Filters, Knowledge, QuestionTooLong
 from knowledge.answer import compose
-from knowledge.pilots import PILOTS, pilots_in
+from knowledge.pilots import pilots_in
 from knowledge.retrieval import MAX_QUESTION_CHARS
 from knowledge.textnorm import detect_language, tidy
 

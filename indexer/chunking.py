@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 
-from .layout import Block, tidy
+from knowledge.textnorm import tidy
+
+from .layout import Block
 from .sections import Section
 
 MIN_WORDS, TARGET_WORDS, MAX_WORDS = 50, 110, 170

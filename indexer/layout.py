@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from knowledge.textnorm import BULLET, tidy
+from knowledge.textnorm import BULLET, tidy  # noqa: F401  (tidy: indexer.pipeline reads it from here)
 
 from .readers import Page
 

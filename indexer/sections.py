@@ -1,7 +1,6 @@
 """Sections from numbered headings (and, where a document has none, from short title lines)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from .layout import SENTENCE_END, Block

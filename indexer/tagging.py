@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge.pilots import PILOTS, pilots_in
+from knowledge.pilots import pilots_in
 from knowledge.textnorm import fold
 
 # Measured against hand labels in eval/lesson_labels.jsonl (tests/test_lesson_tags.py keeps the floor).

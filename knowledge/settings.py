@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -97,7 +97,6 @@ class Settings:
             if s.env in environ and environ[s.env] != "":
                 values[s.name] = environ[s.env]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        types = {f.name: f.type for f in fields(cls)}
         out = {}
         for s in SETTINGS:
             v = values[s.name]
