@@ -20,3 +20,7 @@ class EmptyQuestion(HusbotError):
 
 class IncompatibleStore(HusbotError):
     """The data folder was built by another embedding model or a newer schema."""
+
+
+class FolderInUse(HusbotError):
+    """The data folder is open in another husbot process (or being restored)."""

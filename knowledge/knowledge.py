@@ -10,15 +10,17 @@ from typing import Callable
 
 import numpy as np
 
+from . import datafolder
 from . import vectors as vec
 from .answer import DEFAULT_MIN_CONFIDENCE, Answer, compose
+from .datafolder import atomic_write, cache_state
 from .embedder import Embedder, make_embedder
 from .errors import IncompatibleStore
 from .lexical import FORMAT as LEXICAL_FORMAT
 from .lexical import LexicalIndex
 from .retrieval import Filters, Hit, Retriever
 from .settings import Settings
-from .store import Document, Passage, SQLiteStore, atomic_write
+from .store import Document, Passage, SQLiteStore
 from .textnorm import detect_language, tidy
 
 log = logging.getLogger("husbot.knowledge")
@@ -32,7 +34,12 @@ class Knowledge:
         self.home = Path(self.settings.home)
         self._embedder = embedder
         name, dim = (embedder.name, embedder.dim) if embedder else _spec_identity(self.settings.embedder)
-        self.store = SQLiteStore(self.home, model=name, dim=dim)
+        self._lock = datafolder.hold(self.home)   # shared: only `husbot restore` waits for it
+        try:
+            self.store = SQLiteStore(self.home, model=name, dim=dim)
+        except BaseException:
+            self._lock.close()
+            raise
         self._retriever: Retriever | None = None
 
     @property
@@ -71,6 +78,16 @@ class Knowledge:
         self._mark_duplicates()
         self._retriever = None
         self.retriever  # rebuild and save now, so the next start is fast
+
+    def needs_refresh(self) -> bool:
+        """Whether a write was left without its refresh (a process killed in between): duplicate marks or caches lag."""
+        n, top = self.store.db.execute("select count(*), coalesce(max(id), 0) from passages").fetchone()
+        if n >= 2 and top > int(self.store.get_meta("dup_checked_through", "0") or 0):
+            return True
+        if self.store.orphaned_duplicates():
+            return True
+        return cache_state(self.home).get("generation") != self.store.generation() or \
+            not all((self.home / name).exists() for name in datafolder.CACHES)
 
     def _mark_duplicates(self) -> None:
         """A passage is the twin of an older one (lower id). Ids only grow, so only passages written since the last
@@ -111,16 +128,9 @@ class Knowledge:
     def _load_retriever(self) -> Retriever:
         gen = self.store.generation()
         passages = self.store.passages()
-        state_path = self.home / "index-state.json"
+        state_path = self.home / datafolder.STATE
         faiss_path, lex_path = self.home / "passages.faiss", self.home / "lexical.npz"
-        state = {}
-        if state_path.exists():
-            try:
-                state = json.loads(state_path.read_text())
-            except ValueError:
-                state = {}
-        if not isinstance(state, dict):
-            state = {}
+        state = cache_state(self.home)
         fresh = (state.get("generation") == gen and state.get("passages") == len(passages)
                  and state.get("lexical") == LEXICAL_FORMAT)
         dense = lexical = None
@@ -128,7 +138,9 @@ class Knowledge:
             try:
                 dense = vec.load(faiss_path)
                 lexical = LexicalIndex.load(lex_path)
-                if dense.ntotal != len(passages) or lexical.weights.shape[0] != len(passages):
+                # why ids too: a database restored or copied in by hand can match the stamp of the old caches
+                if lexical.weights.shape[0] != len(passages) or \
+                        not np.array_equal(vec.ids(dense), np.asarray([p.id for p in passages], np.int64)):
                     dense = lexical = None
             except Exception as e:  # a damaged cache is rebuilt from SQLite, never trusted
                 log.warning("rebuilding search indexes: %s", e)
@@ -142,6 +154,7 @@ class Knowledge:
             if vectors is None:   # passages without vectors: a store left half-written by an older husbot
                 raise IncompatibleStore(f"{self.store.path}: passages and embeddings disagree; re-index into an empty HUSBOT_HOME")
             dense = vec.build(np.asarray([p.id for p in passages], np.int64), vectors, dim)
+            datafolder.remove_stale_temp_files(self.home)   # left by a process killed while writing them
             lexical = LexicalIndex.build([p.shadow for p in passages])
             atomic_write(faiss_path, lambda tmp: vec.save(dense, Path(tmp)))
             atomic_write(lex_path, lexical.save)
@@ -166,13 +179,18 @@ class Knowledge:
     def stats(self) -> dict:
         docs = self.store.documents()
         counts = self.store.counts()
+        kinds = {kind: {"documents": 0, "passages": n} for kind, n in self.store.db.execute(
+            "select coalesce(kind, ''), count(*) from passages group by 1 order by 1")}
+        for d in docs:
+            kinds.setdefault(d.kind, {"documents": 0, "passages": 0})["documents"] += 1
         return {"home": str(self.home), "model": self.store.get_meta("embed_model"),
-                "schema_version": self.store.get_meta("schema_version"), **counts,
+                "schema_version": self.store.get_meta("schema_version"), **counts, "kinds": kinds,
                 "documents_list": [{"name": d.name, "title": d.title, "kind": d.kind, "date": d.date,
                                     "passages": d.n_passages, "pilots": d.pilots} for d in docs]}
 
     def close(self) -> None:
         self.store.close()
+        self._lock.close()
 
 
 class _LazyEmbedder:

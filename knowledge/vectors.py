@@ -22,6 +22,11 @@ def load(path: Path) -> faiss.Index:
     return faiss.read_index(str(path))
 
 
+def ids(index: faiss.Index) -> np.ndarray:
+    """The passage ids in the index, in the order they were added."""
+    return faiss.vector_to_array(index.id_map).astype(np.int64) if hasattr(index, "id_map") else np.zeros(0, np.int64)
+
+
 def search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, index.ntotal)
     if k <= 0:

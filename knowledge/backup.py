@@ -1,0 +1,97 @@
+"""Backup and restore of a data folder: only the SQLite database, copied with SQLite's online backup API.
+
+The search caches (FAISS, lexical) are not copied: they are rebuilt from SQLite, so a backup is the database alone
+and is itself a valid HUSBOT_HOME. The backup reads one consistent snapshot while `husbot serve` keeps writing.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from . import datafolder
+from .check import CheckReport, check
+from .errors import HusbotError
+from .store import MIGRATIONS
+
+
+class BackupError(HusbotError):
+    """A backup or restore was refused or failed; nothing was changed."""
+
+
+def _copy(src: sqlite3.Connection, dest_path: Path, journal: str) -> None:
+    """All pages in one step: the copy is one read transaction on `src`, so it is a snapshot (#8)."""
+    tmp = dest_path.with_name(dest_path.name + f".{os.getpid()}.restore.tmp")
+    tmp.unlink(missing_ok=True)
+    dest = sqlite3.connect(str(tmp))
+    try:
+        src.backup(dest)
+        dest.execute(f"pragma journal_mode={journal}")
+    finally:
+        dest.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(tmp) + suffix).unlink(missing_ok=True)
+    os.replace(tmp, dest_path)
+
+
+def backup(home: str | Path, dest: str | Path) -> CheckReport:
+    """Copy the database of `home` into the new folder `dest` and check the copy; returns the copy's check."""
+    src_path = Path(home) / datafolder.DATABASE
+    dest = Path(dest)
+    if not src_path.exists():
+        raise BackupError(f"{src_path}: no database to back up")
+    if (dest / datafolder.DATABASE).exists():
+        raise BackupError(f"{dest} already holds a husbot database; choose a new folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=30)
+    try:
+        _copy(src, dest / datafolder.DATABASE, "delete")   # a backup is one self-contained file
+    finally:
+        src.close()
+    return check(dest)
+
+
+def _is_empty(home: Path) -> bool:
+    return not home.exists() or not [f for f in home.iterdir() if f.name != datafolder.LOCK]
+
+
+def restore(src: str | Path, home: str | Path, force: bool = False) -> CheckReport:
+    """Replace the database of `home` by the backup `src` (a backup folder or its husbot.db) and drop the old caches.
+
+    Refuses a folder another husbot process has open, and a non-empty one unless `force`."""
+    src = Path(src)
+    src_path = src / datafolder.DATABASE if src.is_dir() else src
+    home = Path(home)
+    if not src_path.exists():
+        raise BackupError(f"{src_path}: no backup here")
+    if src_path.resolve() == (home / datafolder.DATABASE).resolve():
+        raise BackupError("the backup is the database of the folder to restore into")
+    found = check(src_path.parent) if src_path.name == datafolder.DATABASE else None
+    if found is not None and not found.ok:
+        raise BackupError(f"{src_path} is not a sound backup: {found.problems[0]}")
+    lock = datafolder.hold(home, exclusive=True)
+    try:
+        if not _is_empty(home) and not force:
+            raise BackupError(f"{home} is not empty; add --force to replace its data with the backup")
+        source = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=30)
+        try:
+            version = source.execute("select value from meta where key='schema_version'").fetchone()
+            if version is None or int(version[0]) > len(MIGRATIONS):
+                raise BackupError(f"{src_path}: not a husbot database this version can read")
+            # why checkpoint first: the old database's WAL must not outlive it and be replayed onto the new one
+            old = home / datafolder.DATABASE
+            if old.exists():
+                conn = sqlite3.connect(str(old))
+                try:
+                    conn.execute("pragma wal_checkpoint(truncate)")
+                finally:
+                    conn.close()
+            datafolder.remove_caches(home)
+            _copy(source, old, "wal")
+            for suffix in ("-wal", "-shm"):
+                Path(str(old) + suffix).unlink(missing_ok=True)
+        finally:
+            source.close()
+    finally:
+        lock.close()
+    return check(home)

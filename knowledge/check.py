@@ -1,0 +1,205 @@
+"""Integrity check of a data folder: is the SQLite store sound, and does every row have what it points at?
+
+Problems make the check fail; warnings are states the next `husbot index` or start repairs by itself (a stale search
+cache, duplicate marks not computed yet). Reads only: opening the folder to check it migrates and writes nothing.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import datafolder
+from .lexical import FORMAT as LEXICAL_FORMAT
+from .store import MIGRATIONS
+
+
+@dataclass
+class CheckReport:
+    home: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "home": self.home, "problems": self.problems, "warnings": self.warnings,
+                "counts": self.counts}
+
+
+def _rows(db: sqlite3.Connection, sql: str, args=()) -> list[tuple]:
+    return db.execute(sql, args).fetchall()
+
+
+def _ids(rows) -> str:
+    ids = [str(r[0]) for r in rows]
+    return ", ".join(ids[:10]) + (f" … ({len(ids)} in all)" if len(ids) > 10 else "")
+
+
+def check(home: str | Path) -> CheckReport:
+    """Check the data folder at `home`; never raises for a damaged store, it reports it."""
+    home = Path(home)
+    report = CheckReport(str(home))
+    path = home / datafolder.DATABASE
+    if not path.exists():
+        report.problems.append(f"{path}: no database here (index something first, or restore a backup)")
+        return report
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as e:
+        report.problems.append(f"{path}: cannot open: {e}")
+        return report
+    try:
+        with db:
+            db.execute("begin")   # one read transaction: a consistent picture while `husbot serve` writes
+            # why stop early: on a damaged file the other queries can fail or mislead
+            if _check_sqlite(db, report) and _check_schema(db, report):
+                tables = {r[0] for r in _rows(db, "select name from sqlite_master where type='table'")}
+                _check_passages(db, report)
+                _check_minutes(db, report, tables)
+                _check_caches(db, home, report)
+                _count(db, report, tables)
+    except sqlite3.DatabaseError as e:
+        report.problems.append(f"{path}: {e}")
+    finally:
+        db.close()
+    for f in datafolder.stale_temp_files(home):
+        report.warnings.append(f"{f.name}: a temporary file left by a killed process (removed at the next rebuild)")
+    return report
+
+
+def _check_sqlite(db, report: CheckReport) -> bool:
+    result = [r[0] for r in _rows(db, "pragma integrity_check")]
+    if result != ["ok"]:
+        report.problems.extend(f"SQLite integrity: {r}" for r in result[:20])
+        return False
+    for table, rowid, parent, _ in _rows(db, "pragma foreign_key_check")[:20]:
+        report.problems.append(f"{table} row {rowid} points at a missing {parent} row")
+    return True
+
+
+def _check_schema(db, report: CheckReport) -> bool:
+    """False when the tables cannot be read as this husbot's schema."""
+    try:
+        row = db.execute("select value from meta where key='schema_version'").fetchone()
+    except sqlite3.OperationalError:
+        row = None
+    if row is None:
+        report.problems.append("no schema version in meta: not a husbot database, or its first start was cut short")
+        return False
+    version, known = int(row[0]), len(MIGRATIONS)
+    report.counts["schema_version"] = version
+    if version > known:
+        report.problems.append(f"schema version {version} is newer than this husbot knows ({known}); upgrade husbot")
+        return False
+    if version < known:
+        report.warnings.append(f"schema version {version} is older than this husbot's ({known}); "
+                               "the next start migrates it")
+    return True
+
+
+def _check_passages(db, report: CheckReport) -> None:
+    p = report.problems
+    rows = _rows(db, "select p.id from passages p left join documents d on d.id = p.doc_id where d.id is null")
+    if rows:
+        p.append(f"{len(rows)} passage(s) without a document: {_ids(rows)}")
+    rows = _rows(db, "select p.id from passages p left join embeddings e on e.passage_id = p.id "
+                     "where e.passage_id is null")
+    if rows:
+        p.append(f"{len(rows)} passage(s) without an embedding: {_ids(rows)}")
+    rows = _rows(db, "select e.passage_id from embeddings e left join passages p on p.id = e.passage_id "
+                     "where p.id is null")
+    if rows:
+        p.append(f"{len(rows)} embedding(s) without a passage: {_ids(rows)}")
+    dim = db.execute("select value from meta where key='embed_dim'").fetchone()
+    if dim:
+        rows = _rows(db, "select passage_id from embeddings where length(vector) != ?", [int(dim[0]) * 4])
+        if rows:
+            p.append(f"{len(rows)} embedding(s) not of the store's dimension {dim[0]}: {_ids(rows)}")
+    rows = _rows(db, "select d.name, d.n_passages, count(p.id) from documents d left join passages p "
+                     "on p.doc_id = d.id group by d.id having count(p.id) != coalesce(d.n_passages, 0)")
+    for name, said, found in rows[:20]:
+        p.append(f"document {name} says {said} passages but has {found}")
+    rows = _rows(db, "select p.id from passages p where p.dup_of is not null "
+                     "and not exists (select 1 from passages o where o.id = p.dup_of)")
+    if rows:
+        p.append(f"{len(rows)} passage(s) marked as the twin of a passage that is gone: {_ids(rows)}; "
+                 "run `husbot index` to mark duplicates again")
+    n, top = db.execute("select count(*), coalesce(max(id), 0) from passages").fetchone()
+    through = db.execute("select value from meta where key='dup_checked_through'").fetchone()
+    if n >= 2 and top > int(through[0] if through else 0):
+        report.warnings.append("near-duplicates not yet marked for the newest passages; the next `husbot index` "
+                               "marks them")
+
+
+def _check_minutes(db, report: CheckReport, tables: set[str]) -> None:
+    if "minutes" not in tables:
+        return
+    p = report.problems
+    for table in ("minutes_messages", "minutes_versions", "action_items"):
+        rows = _rows(db, f"select t.minutes_id from {table} t left join minutes m on m.id = t.minutes_id "
+                         "where m.id is null group by t.minutes_id")
+        if rows:
+            p.append(f"{table} point at minutes that are gone: {_ids(rows)}")
+    rows = _rows(db, "select m.id from minutes m where m.version > 0 and not exists (select 1 from minutes_versions v "
+                     "where v.minutes_id = m.id and v.version = m.version)")
+    if rows:
+        p.append(f"minutes without their current draft version: {_ids(rows)}")
+    rows = _rows(db, "select d.path from documents d where d.path like 'minutes://%' and not exists "
+                     "(select 1 from minutes m where 'minutes://' || m.id = d.path and m.status = 'accepted')")
+    if rows:
+        p.append(f"searchable minutes that are not accepted minutes: {_ids(rows)}")
+    rows = _rows(db, "select m.id from minutes m where m.status = 'accepted' and (m.indexed_at is null or not exists "
+                     "(select 1 from documents d where d.path = 'minutes://' || m.id))")
+    if rows:
+        report.warnings.append(f"accepted minutes not searchable yet: {_ids(rows)}; run `husbot minutes reindex`")
+    # TODO(status rounds, bot/status): submitted status answers whose search copy is missing, once that table settles
+
+
+def _check_caches(db, home: Path, report: CheckReport) -> None:
+    """The FAISS and lexical files are caches of SQLite: a stale or damaged one is rebuilt at the next start."""
+    from . import vectors as vec
+    from .lexical import LexicalIndex
+
+    gen = db.execute("select value from meta where key='generation'").fetchone()
+    gen = int(gen[0]) if gen else 0
+    ids = np.asarray([r[0] for r in _rows(db, "select p.id from passages p join documents d on d.id = p.doc_id "
+                                              "order by p.doc_id, p.seq")], np.int64)
+    files = [home / name for name in datafolder.CACHES]
+    if not all(f.exists() for f in files):
+        report.warnings.append("search indexes not built yet; the next start builds them")
+        return
+    state = datafolder.cache_state(home)
+    if state.get("generation") != gen or state.get("passages") != len(ids) or state.get("lexical") != LEXICAL_FORMAT:
+        report.warnings.append(f"search indexes are stale (built for generation {state.get('generation')}, store is at "
+                               f"{gen}); the next start rebuilds them")
+        return
+    try:
+        dense = vec.load(home / "passages.faiss")
+        lexical_rows = LexicalIndex.load(home / "lexical.npz").weights.shape[0]
+    except Exception as e:  # noqa: BLE001 - a damaged cache is a finding, not a crash
+        report.warnings.append(f"search indexes unreadable ({type(e).__name__}); the next start rebuilds them")
+        return
+    faiss_ids = vec.ids(dense)
+    if not np.array_equal(faiss_ids, ids):
+        missing, extra = np.setdiff1d(ids, faiss_ids), np.setdiff1d(faiss_ids, ids)
+        report.warnings.append(f"FAISS index does not match the passages ({len(missing)} missing, {len(extra)} unknown) "
+                               "although its stamp says fresh; the next start rebuilds it")
+    if lexical_rows != len(ids):
+        report.warnings.append(f"lexical index has {lexical_rows} rows for {len(ids)} passages; the next start "
+                               "rebuilds it")
+
+
+def _count(db, report: CheckReport, tables: set[str]) -> None:
+    c = report.counts
+    for table in ("documents", "passages", "embeddings", "minutes", "action_items"):
+        if table in tables:
+            c[table] = db.execute(f"select count(*) from {table}").fetchone()[0]
+    c["kinds"] = {k or "": n for k, n in _rows(db, "select kind, count(*) from passages group by 1 order by 1")}
+    row = db.execute("select value from meta where key='embed_model'").fetchone()
+    c["model"] = row[0] if row else None
