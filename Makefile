@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test venv chat bench eval clean
+.PHONY: run test venv chat bench eval clean reliability
 
 venv: $(STAMP)
 
@@ -23,6 +23,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The long crash-safety variant (docs/reliability.md): more SIGKILLs than the normal suite; override e.g. KILLS=500.
+KILLS ?= 100
+reliability: $(STAMP)
+	HUSBOT_KILLS=$(KILLS) HUSBOT_REINDEX_KILLS=$$(( $(KILLS) / 2 )) HUSBOT_SERVE_KILLS=$$(( $(KILLS) / 10 )) \
+		$(PY) -m pytest -q -s tests/test_crash_safety.py
 
 chat: $(STAMP)
 	$(VENV)/bin/husbot index examples/statens-hus

@@ -258,6 +258,7 @@ def stats(ctx, as_json):
         return
     console.print(f"Datamappe: {s['home']} · modell: {s['model']} · skjema: {s['schema_version']}")
     console.print(f"{s['documents']} dokumenter · {s['passages']} passasjer · {s['embeddings']} vektorer")
+    console.print(" · ".join(f"{kind or '–'}: {n['documents']} dok., {n['passages']} pass." for kind, n in s["kinds"].items()))
     t = Table("Dokument", "Type", "Dato", "Passasjer", "Piloter")
     for d in s["documents_list"]:
         t.add_row(d["name"], d["kind"], d["date"], str(d["passages"]), ", ".join(d["pilots"]))
@@ -266,6 +267,77 @@ def stats(ctx, as_json):
     console.print(f"Tilbakemeldinger: 👍 {f['up']} · 👎 {f['down']}")
     for reason in f["recent_reasons"]:
         console.print(f"  👎 «{reason}»")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print {ok, problems, warnings, counts} as JSON.")
+@click.pass_context
+def check(ctx, as_json):
+    """Check the data folder: SQLite integrity, schema, passages, embeddings, search indexes, minutes.
+
+    Exits 1 and lists the problems when something is wrong; warnings are what the next index or start repairs.
+    Example: husbot check --json
+    """
+    from knowledge.check import check as check_folder
+
+    report = check_folder(_settings(ctx).home)
+    if as_json:
+        console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        c = report.counts
+        console.print(f"Datamappe: {report.home} · {c.get('documents', 0)} dokumenter · {c.get('passages', 0)} "
+                      f"passasjer · skjema {c.get('schema_version', '–')}")
+        for w in report.warnings:
+            console.print(f"[yellow]Advarsel:[/] {w}", markup=True)
+        for p in report.problems:
+            err.print(f"[red]Feil:[/] {p}", markup=True)
+        console.print("OK" if report.ok else f"{len(report.problems)} feil")
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.pass_context
+def backup(ctx, dest):
+    """Copy the database into a new folder with SQLite's online backup (safe while husbot serve runs).
+
+    The search indexes are not copied: they are rebuilt from the database. The backup folder is itself a data folder.
+    Example: husbot backup /backups/husbot-2025-03-04
+    """
+    from knowledge.backup import backup as backup_folder
+
+    report = backup_folder(_settings(ctx).home, dest)
+    c = report.counts
+    console.print(f"Sikkerhetskopi i {dest}: {c.get('documents', 0)} dokumenter, {c.get('passages', 0)} passasjer, "
+                  f"{c.get('minutes', 0)} referater · kontroll: {'OK' if report.ok else 'FEIL'}")
+    if not report.ok:
+        for p in report.problems:
+            err.print(f"[red]Feil:[/] {p}", markup=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("src", type=click.Path(exists=True))
+@click.option("--force", is_flag=True, help="Replace the data of a non-empty data folder.")
+@click.pass_context
+def restore(ctx, src, force):
+    """Restore a backup into the data folder; refuses a folder in use, and a non-empty one without --force.
+
+    The old search indexes are removed; the next start rebuilds them from the restored database.
+    Example: husbot --home var restore /backups/husbot-2025-03-04 --force
+    """
+    from knowledge.backup import restore as restore_folder
+
+    home = _settings(ctx).home
+    report = restore_folder(src, home, force=force)
+    c = report.counts
+    console.print(f"Gjenopprettet {src} til {home}: {c.get('documents', 0)} dokumenter, {c.get('passages', 0)} "
+                  f"passasjer · kontroll: {'OK' if report.ok else 'FEIL'}")
+    if not report.ok:
+        for p in report.problems:
+            err.print(f"[red]Feil:[/] {p}", markup=True)
+        sys.exit(1)
 
 
 @cli.command("eval")
