@@ -54,8 +54,8 @@ class Husbot:
         return await self.event({"type": "message", "channel_type": "im", "channel": "D1", "user": "U1",
                                  "text": text, "ts": "1700000002.000100", **event})
 
-    async def command(self, text: str, channel="C1") -> tuple[int, str]:
-        form = {"token": "x", "team_id": "T1", "channel_id": channel, "channel_name": "general", "user_id": "U1",
+    async def command(self, text: str, channel="C1", user="U1") -> tuple[int, str]:
+        form = {"token": "x", "team_id": "T1", "channel_id": channel, "channel_name": "general", "user_id": user,
                 "user_name": "kari", "command": "/husbot", "text": text, "api_app_id": "A1",
                 "response_url": self.fake.response_url(), "trigger_id": "trigger-cmd"}
         return await self.post(urlencode(form), "application/x-www-form-urlencoded")
@@ -65,9 +65,10 @@ class Husbot:
                    **payload}
         return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
-    async def press(self, message: dict, button: dict, channel="C1") -> tuple[int, str]:
+    async def press(self, message: dict, button: dict, channel="C1", user="U1") -> tuple[int, str]:
         """Click `button` (a Block Kit element from a posted message) under the posted `message`."""
         return await self.interact({
+            "user": {"id": user, "username": "kari" if user == "U1" else user.lower()},
             "type": "block_actions", "trigger_id": "trigger-1", "response_url": self.fake.response_url("btn"),
             "channel": {"id": channel}, "message": {"type": "message", "ts": message["_ts"],
                                                    "thread_ts": message.get("thread_ts"), "text": message["text"]},

@@ -1,5 +1,5 @@
-"""Slack surface: mentions, DMs, `/husbot`, buttons, the 👎 reason form and minutes (channel capture, draft, edit
-form, reminders in DMs), over HTTP or Socket Mode.
+"""Slack surface: mentions, DMs, `/husbot`, buttons, the 👎 reason form, minutes (channel capture, draft, edit
+form, reminders in DMs) and the monthly status round (DM prompts, the form as a modal), over HTTP or Socket Mode.
 
 Only translation lives here (`to_turn`, `to_blocks`, one handler); what to answer is decided in `bot/`.
 """

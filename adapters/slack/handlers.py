@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import Bot, Reply, Turn, t
 
+from .status import STATUS_VIEW, StatusForms
 from .translate import (ACTION_ID, MAX_INPUT, action_to_turn, command_to_turn, fallback_text, mentions,
                         minutes_form_values, minutes_form_view, to_blocks, to_turn)
 
@@ -43,6 +44,8 @@ def build_bolt_app(bot: Bot, settings, verify_requests: bool = True) -> AsyncApp
     app.action(ACTION_ID)(ack=_ack, lazy=[handler.on_button])
     app.view_submission(REASON_VIEW)(ack=_ack, lazy=[handler.on_reason])
     app.view_submission(MINUTES_VIEW)(ack=_ack_minutes_form, lazy=[handler.on_minutes_form])
+    # why the status form is checked in the ack: field errors must go back in the 3 s acknowledgement to show
+    app.view_submission(STATUS_VIEW)(ack=handler.status.ack, lazy=[handler.status.submitted])
     # why: any other subscribed event gets 200 rather than bolt's 404, which Slack would keep retrying
     app.event(re.compile(r".+"))(_ack)
     return app
@@ -126,6 +129,7 @@ class SlackHandler:
     def __init__(self, bot: Bot):
         self.bot = bot
         self.people: dict[str, tuple[str, str]] = {}     # Slack user id -> (name, email), for the roster
+        self.status = StatusForms(self)
 
     async def on_message(self, body: dict, event: dict, client: AsyncWebClient, context):
         if event.get("type") == "app_mention" and (event.get("channel") or "").startswith("D"):
@@ -145,6 +149,9 @@ class SlackHandler:
     async def on_command(self, body: dict, client: AsyncWebClient, respond):
         turn = command_to_turn(body)
         reply = await self._handle(turn, client)
+        if reply is not None and reply.kind == "status_form":   # «status svar»: a slash command can open a modal
+            if await self.status.open(client, body.get("trigger_id") or "", reply, turn.channel_id):
+                return
         if reply is not None:
             await respond(text=fallback_text(reply), blocks=to_blocks(reply),
                           response_type="ephemeral" if reply.ephemeral else "in_channel")
@@ -167,6 +174,10 @@ class SlackHandler:
                 return
             else:
                 reply = Reply("error", t("minutes_form_failed", lang, id=value), lang, ephemeral=True)
+        if kind == "status_open" and reply.kind == "status_form":
+            if await self.status.open(client, body.get("trigger_id") or "", reply, turn.channel_id):
+                return
+            reply = self.status.failed(reply)
         if kind == "feedback_down" and reply.kind == "feedback" and reply.answer_id and body.get("trigger_id"):
             await self._ask_reason(client, body["trigger_id"], reply, turn)
         await self.post(client, reply, channel=turn.channel_id, user=turn.user_id, thread_ts=thread, respond=respond)
@@ -230,7 +241,11 @@ class SlackHandler:
         if not turn.is_bot:
             await self._who(turn, client)
         try:
-            return await self.bot.handle(turn)
+            reply = await self.bot.handle(turn)
+            if reply is not None and reply.kind == "status_overview":   # the matrix names fields by their labels
+                reply.data.setdefault("labels", {f.key: f.text("label", reply.lang)
+                                                 for f in self.bot.status.round.fields})
+            return reply
         except Exception:
             log.exception("Slack turn failed")
             return Reply("error", t("error"), ephemeral=True)

@@ -13,7 +13,8 @@ def manifest(settings, url: str | None = None, socket_mode: bool | None = None) 
     socket_mode = bool(settings.slack_app_token) if socket_mode is None else socket_mode
     events_url = f"{(url or PLACEHOLDER_URL).rstrip('/')}/slack/events"
     command = {"command": "/husbot", "description": "Spør husbot om Pilot Statens hus",
-               "usage_hint": "[spørsmål | hjelp | kilde N | referat start|stopp | oppgaver]", "should_escape": False}
+               "usage_hint": "[spørsmål | hjelp | kilde N | referat start|stopp | oppgaver | status svar|oversikt]",
+               "should_escape": False}
     events: dict = {"bot_events": list(BOT_EVENTS)}
     interactivity: dict = {"is_enabled": True}
     if not socket_mode:   # over Socket Mode Slack sends everything through the WebSocket instead

@@ -7,6 +7,8 @@ import re
 
 from bot import Reply, Turn, t
 
+from .status import overview_blocks, status_form_action, status_form_blocks
+
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks)
 MAX_BLOCKS = 50
 MAX_TEXT = 3000            # section and context text
@@ -19,7 +21,8 @@ MAX_METADATA = 3000        # a view's private_metadata
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 LINK = re.compile(r"<((?:https?|mailto):[^>|]+)(?:\|([^>]*))?>")
-ACTION_ID = re.compile(r"^(feedback_up|feedback_down|show_source|minutes_accept|minutes_edit|task_done):\d+$")
+ACTION_ID = re.compile(r"^(feedback_up|feedback_down|show_source|minutes_accept|minutes_edit|task_done|status_open)"
+                       r":\d+$")
 # message subtypes that are still a person (or a bot) saying something; edits, joins and deletions are not turns
 SPEAKING_SUBTYPES = {None, "bot_message", "thread_broadcast", "file_share", "me_message"}
 
@@ -95,6 +98,10 @@ def to_blocks(reply: Reply) -> list[dict]:
             blocks += _sections(f"*{escape(p.pilot)}*\n{body}", escaped=True)
     elif reply.kind == "minutes_draft":
         blocks += _draft(reply)
+    elif reply.kind == "status_overview" and reply.data.get("overview"):
+        blocks += overview_blocks(reply)
+    elif reply.kind == "status_form" and reply.data.get("form"):
+        blocks += status_form_blocks(reply)   # where no modal can open: the title, the deadline, a button to open it
     elif reply.kind == "answer" and reply.sentences:
         blocks += _sections(f"{escape(reply.lead)}\n{_cited(reply.sentences)}" if reply.lead
                             else _cited(reply.sentences), escaped=True)
@@ -104,7 +111,10 @@ def to_blocks(reply: Reply) -> list[dict]:
         blocks += [_context(_citation_line(c, reply.lang)) for c in reply.citations]
     elif reply.kind == "source" and reply.citations:
         blocks.append(_context(_citation_line(reply.citations[0], reply.lang)))
-    buttons = [_button(a, i) for i, a in enumerate(reply.actions)][:MAX_BUTTONS]
+    actions = list(reply.actions)
+    if reply.kind == "status_form" and not actions and status_form_action(reply):
+        actions.append(status_form_action(reply))
+    buttons = [_button(a, i) for i, a in enumerate(actions)][:MAX_BUTTONS]
     if len(blocks) > MAX_BLOCKS - bool(buttons):
         blocks = blocks[:MAX_BLOCKS - bool(buttons)]
     if buttons:
