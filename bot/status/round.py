@@ -18,6 +18,7 @@ from ..messages import t
 from ..outbox import Recipient
 from ..roster import Identity, normalise_pilot, RosterError
 from ..turn import Action, Reply
+from . import links
 from .book import StatusBook
 from .calendar import (RoundDates, deadline_end, month_label, month_of, parse_month, parse_reminder_days,
                        round_dates)
@@ -106,7 +107,7 @@ class StatusRound:
                 counts["no_leader"] = counts.get("no_leader", 0) + 1
                 continue
             for person in leaders:
-                reply = self.prompt_reply(pilot, month, rnd["deadline"], person.get("name") or "")
+                reply = self.prompt_reply(pilot, month, rnd["deadline"], person.get("name") or "", person=person)
                 key = f"status_prompt:{month}:{pilot}:{person['id']}"
                 result = await self.bot.outbox.send(key, "status_prompt", Recipient.of(person), reply)
                 counts[result] = counts.get(result, 0) + 1
@@ -114,13 +115,18 @@ class StatusRound:
         return counts
 
     def prompt_reply(self, pilot: str, month: str, deadline: str, name: str = "", reminder: bool = False,
-                     lang: str = "nb") -> Reply:
+                     lang: str = "nb", person: dict | None = None) -> Reply:
         key = "status_reminder_text" if reminder else "status_prompt_text"
         text = t(key, lang, name=f" {name}" if name else "", pilot=pilot, month=month_label(month, lang),
                  deadline=deadline, code=month)
+        # the person's own signed link to the web form, when the server has a public address (settings.public_url)
+        data = {"pilot": pilot, "month": month, "deadline": deadline, "reminder": reminder}
+        url = links.form_url(self.settings, pilot, month, deadline, person) if person else None
+        if url:
+            text += " " + links.LINK_TEXT.get(lang, links.LINK_TEXT["nb"]).format(url=url)
+            data["form_url"] = url
         return Reply("status_reminder" if reminder else "status_prompt", text, lang,
-                     actions=[Action("status_open", t("status_open_label", lang), f"{pilot}:{month}")],
-                     data={"pilot": pilot, "month": month, "deadline": deadline, "reminder": reminder})
+                     actions=[Action("status_open", t("status_open_label", lang), f"{pilot}:{month}")], data=data)
 
     async def run_round(self, now: datetime) -> dict:
         """The scheduled job: open this month's round once it is due, and (re)try prompts until its deadline."""
@@ -158,7 +164,8 @@ class StatusRound:
                 if self.book.latest(pilot, rnd["month"]):
                     continue
                 for person in self.bot.roster.leaders(pilot):
-                    reply = self.prompt_reply(pilot, rnd["month"], rnd["deadline"], person.get("name") or "", True)
+                    reply = self.prompt_reply(pilot, rnd["month"], rnd["deadline"], person.get("name") or "", True,
+                                              person=person)
                     key = f"status_reminder:{rnd['month']}:{pilot}:{person['id']}:{day}"
                     result = await self.bot.outbox.send(key, "status_reminder", Recipient.of(person), reply)
                     counts[result] = counts.get(result, 0) + 1
