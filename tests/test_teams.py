@@ -506,7 +506,7 @@ def test_teams_package_builds_a_zip_that_validates(tmp_path):
     assert data["manifestVersion"] == "1.17" and "/v1.17/" in data["$schema"]
     assert data["id"] == APP_ID and data["bots"][0]["botId"] == APP_ID
     assert data["bots"][0]["scopes"] == ["personal", "team", "groupChat"]
-    assert [c["title"] for c in data["bots"][0]["commandLists"][0]["commands"]] == ["hjelp", "kilde"]
+    assert [c["title"] for c in data["bots"][0]["commandLists"][0]["commands"]] == ["hjelp", "kilde", "status"]
     assert data["validDomains"] == ["husbot.example.no"]
     assert validate_zip(out) == []
 

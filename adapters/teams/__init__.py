@@ -6,6 +6,8 @@ Only translation lives here (`to_turn`, `to_card`, one handler); what to answer 
 type stays inside this folder:
 
 - `translate.py`  activities → `Turn`, `Reply` → Adaptive Card (1.5) and invoke-response bodies
+- `status_cards.py` the monthly status round's cards: the prompt carrying the form, the form with errors, the
+                  confirmation, the evaluators' completeness matrix
 - `handler.py`    the `ActivityHandler`: messages, installs, card buttons
 - `endpoint.py`   `POST /api/messages` (and the workaround for botbuilder 4.17.1's HTTP 500 on invoke responses)
 - `auth.py`       MICROSOFT_APP_* settings → botbuilder's `CloudAdapter`; who may call the endpoint
@@ -57,13 +59,16 @@ TEAMS_KEY = web.AppKey("teams", Proactive)
 
 def setup(app: web.Application, bot: Bot, settings) -> None:
     """Mount `POST /api/messages` on the aiohttp app, answering with `bot`; `app[TEAMS_KEY]` sends unasked, and
-    the bot's outbox reaches people in their personal Teams chat (due-date reminders)."""
+    the bot's outbox reaches people in their personal Teams chat (due-date reminders, status prompts with the form)."""
     adapter = build_adapter(settings)
     references = References(bot.knowledge.store.db)
     handler = TeamsHandler(bot, references)
     app[TEAMS_KEY] = proactive = Proactive(adapter, references, settings.microsoft_app_id)
     if mode(settings) != CLOSED:   # why: with every request refused, Teams cannot send either
-        bot.outbox.register("teams", proactive.send_to_person)
+        async def send(recipient, reply):   # why through the handler: a status prompt carries its form
+            await proactive.send_to_person(recipient, handler.enrich(reply))
+
+        bot.outbox.register("teams", send)
     app.router.add_post(MESSAGES_PATH, messages_endpoint(adapter, handler, settings))
     warn_if_open(settings)
 

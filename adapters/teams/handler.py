@@ -8,6 +8,7 @@ invoke's HTTP response with a card that replaces the pressed one for the person 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from botbuilder.core import ActivityHandler, TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -16,6 +17,7 @@ from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeRespons
 from bot import Action, Bot, CitationView, Reply, Turn, t
 
 from .proactive import References
+from .status_cards import PROMPTS, SUBMIT_VERB, form_values
 from .translate import (CARD_THREAD, CARD_TYPE, REASON_VERB, SAVE_VERB, VOTES, card_action, to_activity, to_card,
                         to_turn)
 
@@ -47,7 +49,7 @@ class TeamsHandler(ActivityHandler):
         await self._who(context, turn)
         reply = await self._handle(turn)
         if reply is not None:
-            await context.send_activity(to_activity(reply))
+            await context.send_activity(to_activity(self.enrich(reply)))
 
     async def _handle(self, turn: Turn) -> Reply | None:
         try:
@@ -116,8 +118,11 @@ class TeamsHandler(ActivityHandler):
             return to_card(answer, note=note) if answer else to_card(note)
         if verb == SAVE_VERB:
             return to_card(await self._save(turn, data))
-        # any other button (a feature's own, e.g. minutes_accept): the core decides, its reply becomes the card
-        return to_card(await self.bot.act(turn, verb, value))
+        if verb == SUBMIT_VERB:
+            return to_card(await self._submit(turn, data))
+        # any other button (a feature's own, e.g. minutes_accept, status_open): the core decides, its reply becomes
+        # the card
+        return to_card(self.enrich(await self.bot.act(turn, verb, value)))
 
     async def _save(self, turn: Turn, data: dict) -> Reply:
         """The minutes edit form's «Lagre»: the boxes' text comes back in the invoke's data next to the draft's id."""
@@ -128,6 +133,47 @@ class TeamsHandler(ActivityHandler):
         if not minutes_id.isdigit() or not values or not all(isinstance(v, str) for v in values.values()):
             return Reply("error", t("minutes_bad_form", turn.lang or "nb"), turn.lang or "nb", ephemeral=True)
         return await self.bot.act(turn, SAVE_VERB, {"id": minutes_id, **values})
+
+    # -- the monthly status round --------------------------------------------------------------------------------------
+    def enrich(self, reply: Reply) -> Reply:
+        """What a status card draws beyond the Reply: a prompt carries the pilot's form (so the person fills it in
+        right there, no button press first), the overview the fields' labels. Anything else passes unchanged."""
+        data = reply.data if isinstance(reply.data, dict) else {}
+        if reply.kind in PROMPTS and "form" not in data:
+            form = self._form(str(data.get("pilot") or ""), str(data.get("month") or ""), reply.lang or "nb")
+            return replace(reply, data={**data, "form": form}) if form else reply
+        if reply.kind == "status_overview" and "labels" not in data:
+            lang = reply.lang or "nb"
+            return replace(reply, data={**data, "labels": {f.key: f.text("label", lang)
+                                                           for f in self.bot.status.round.fields}})
+        return reply
+
+    def _form(self, pilot: str, month: str, lang: str) -> dict | None:
+        try:
+            return self.bot.status.round.form(pilot, month, lang)
+        except Exception as e:   # the prompt still goes out, with the «Fyll ut status» button instead of the form
+            log.warning("no status form for %s %s: %s", pilot, month, e)
+            return None
+
+    async def _submit(self, turn: Turn, data: dict) -> Reply:
+        """The status form's «Send inn»: the boxes' text comes back in the invoke's data next to pilot and month."""
+        pilot, month = str(data.get("pilot") or ""), str(data.get("month") or "")
+        lang = str(data.get("lang") or turn.lang or "nb")
+        typed = form_values(data)
+        keep = [k for k in data.get("keep") or [] if isinstance(k, str)] if isinstance(data.get("keep"), list) else []
+        values = dict(typed)
+        # a text too long for the card was left out of its box (status_cards.form_card): an empty box keeps it
+        missing = [k for k in keep if not typed.get(k, "").strip()]
+        if missing:
+            current = {f["key"]: f["value"] for f in (self._form(pilot, month, lang) or {}).get("fields", [])}
+            values.update({k: current[k] for k in missing if current.get(k)})
+        reply = await self.bot.act(turn, SUBMIT_VERB, {"pilot": pilot, "month": month, "values": values})
+        if reply.kind == "status_invalid":
+            # the same form again with what was typed and the errors next to the boxes: nothing is lost
+            form = self._form(pilot, month, lang)
+            if form:
+                reply = replace(reply, data={**reply.data, "form": form, "values": typed, "keep": keep})
+        return reply
 
     def _answer(self, answer_id: str) -> Reply | None:
         """The answer a button sits under, to draw it again: Teams replaces the pressed card with our response."""

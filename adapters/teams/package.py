@@ -59,6 +59,8 @@ def manifest(settings, url: str | None = None) -> dict:
             "commandLists": [{"scopes": SCOPES, "commands": [
                 {"title": "hjelp", "description": "Hva husbot kan svare på, med eksempler"},
                 {"title": "kilde", "description": "«kilde 2» viser hele teksten bak kilde [2] i forrige svar"},
+                {"title": "status", "description": "Månedsstatus: «status svar» åpner skjemaet, «status oversikt» viser "
+                                                   "hvem som har svart"},
             ]}],
         }],
         "permissions": ["identity", "messageTeamMembers"],

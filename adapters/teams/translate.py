@@ -138,6 +138,11 @@ def to_card(reply: Reply, *, note: Reply | None = None, source: Reply | None = N
 
     `source` adds a shown source under the answer, `note` a feedback line in place of 👍/👎, `reason_form` the
     "what was wrong?" box after a 👎 (its Action.Execute data); these redraw an answer after a button press."""
+    if reply.kind.startswith("status_") and note is None and source is None and buttons:
+        from .status_cards import status_card   # why here: status_cards builds on this module's helpers
+        card = status_card(reply)
+        if card is not None:
+            return card
     lang = reply.lang or "nb"
     body = _lines(reply.text, bold_first=reply.kind in ("source", "minutes_draft"))
     if reply.kind in ("answer", "comparison") and reply.citations:
