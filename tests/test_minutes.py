@@ -180,6 +180,22 @@ async def test_accepted_minutes_are_cited_by_a_later_question(bot):
     assert any("fadderordning" in s for s, _ in reply.sentences)
 
 
+async def test_minutes_accepted_but_not_indexed_before_a_crash_become_searchable_at_the_next_start(bot):
+    await say(bot, "referat importer fellessamling 2023-02-15 Narvik\nFellessamling for etatene i Narvik\n"
+                   "Det ble besluttet å etablere en fadderordning for nye statlige ansatte.")
+    Minutes(bot.knowledge.store.db).accept(1, by="Kari")      # the process died here, before indexing
+    question = "Hva ble besluttet om fadderordning for nye statlige ansatte i Narvik?"
+    before = await say(bot, question, thread="T9")
+    assert not any(c.document == "referat-1" for c in before.citations)
+
+    restarted = Bot(bot.knowledge)
+    await restarted.schedule.catch_up()                       # what `husbot serve` runs at start-up
+    assert Minutes(bot.knowledge.store.db).get(1)["indexed_at"]
+    after = await say(restarted, question, thread="T10")
+    assert any(c.document == "referat-1" for c in after.citations)
+    assert await restarted.minutes.reindex_pending() == 0     # nothing left, nothing indexed twice
+
+
 async def test_open_tasks_are_listed_per_pilot_and_person_and_closed(bot):
     await say(bot, "referat importer arbeidsmøte 2024-03-05 Lyngdal\nKari sender søknaden innen fredag.\n"
                    "@jo.egil sjekker budsjettet før neste møte.")

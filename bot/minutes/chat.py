@@ -225,6 +225,21 @@ class MinutesChat:
             counts[result] = counts.get(result, 0) + 1
         return counts
 
+    async def reindex_pending(self, now: datetime | None = None) -> int:
+        """Make accepted minutes searchable that are not yet (the process died between accept and index)."""
+        done = 0
+        for rec in self.book.list("accepted"):
+            if rec.get("indexed_at"):
+                continue
+            try:
+                await asyncio.to_thread(index_minutes, self.bot.knowledge, rec, self.book.messages(rec["id"]))
+            except Exception:
+                log.exception("indexing minutes %s failed again", rec["id"])
+                continue
+            self.book.mark_indexed(rec["id"])
+            done += 1
+        return done
+
     async def capture(self, turn: Turn, text: str) -> Reply | None:
         """While a capture is open in this conversation, ordinary messages are collected, not answered."""
         rec = self.book.open_capture(turn.conversation_key)
@@ -272,4 +287,6 @@ def install(bot) -> MinutesChat:
     bot.register_action("task_done", lambda turn, value: chat.task_done(turn, value))
     hour = int(getattr(bot.knowledge.settings, "reminder_hour", 8))
     bot.schedule.add("task_due_reminders", chat.remind_due, hour=hour, minute=0)
+    # at start-up (catch-up) and hourly: accepted minutes the search does not have yet
+    bot.schedule.add("minutes_reindex", chat.reindex_pending, minute=17)
     return chat
