@@ -1,13 +1,17 @@
-"""Backup and restore of a data folder: only the SQLite database, copied with SQLite's online backup API.
+"""Backup and restore of a data folder: the SQLite database, copied with SQLite's online backup API, and its keys.
 
-The search caches (FAISS, lexical) are not copied: they are rebuilt from SQLite, so a backup is the database alone
+The search caches (FAISS, lexical) are not copied: they are rebuilt from SQLite, so a backup is the database (plus
+the small `*.key` files, e.g. the key that signs status form links, so links sent before still open after a move)
 and is itself a valid HUSBOT_HOME. The backup reads one consistent snapshot while `husbot serve` keeps writing.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from pathlib import Path
+
+KEYS = "*.key"
 
 from . import datafolder
 from .check import CheckReport, check
@@ -48,11 +52,21 @@ def backup(home: str | Path, dest: str | Path) -> CheckReport:
         _copy(src, dest / datafolder.DATABASE, "delete")   # a backup is one self-contained file
     finally:
         src.close()
+    _copy_keys(Path(home), dest)
     return check(dest)
 
 
+def _copy_keys(src: Path, dest: Path) -> None:
+    for key in src.glob(KEYS):
+        target = dest / key.name
+        tmp = target.with_name(f"{key.name}.{os.getpid()}.tmp")
+        shutil.copyfile(key, tmp)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+
+
 def _is_empty(home: Path) -> bool:
-    return not home.exists() or not [f for f in home.iterdir() if f.name != datafolder.LOCK]
+    return not home.exists() or not [f for f in home.iterdir() if f.name != datafolder.LOCK and not f.match(KEYS)]
 
 
 def restore(src: str | Path, home: str | Path, force: bool = False) -> CheckReport:
@@ -90,6 +104,7 @@ def restore(src: str | Path, home: str | Path, force: bool = False) -> CheckRepo
             _copy(source, old, "wal")
             for suffix in ("-wal", "-shm"):
                 Path(str(old) + suffix).unlink(missing_ok=True)
+            _copy_keys(src_path.parent, home)
         finally:
             source.close()
     finally:

@@ -284,7 +284,7 @@ def test_backup_and_restore_round_trip_while_another_thread_writes(tmp_path, cor
         thread.join()
 
     assert taken.ok, taken.problems
-    assert sorted(f.name for f in (tmp_path / "backup").iterdir()) == [DATABASE]
+    assert sorted(f.name for f in (tmp_path / "backup").iterdir()) == [DATABASE]   # no key made yet
     saved = _minutes_rows(tmp_path / "backup")
     # a consistent snapshot: a gap-free prefix of the writes, taken while they went on
     assert [r[0] for r in saved] == list(range(1, len(saved) + 1))
@@ -522,3 +522,18 @@ def test_serve_killed_while_accepting_minutes_keeps_every_acknowledged_acceptanc
         hits = k.search(f"budsjettet for {title} er godkjent", k=3)
         assert f"referat-{mid}" in [h.passage.document for h in hits], title
     k.close()
+
+
+def test_a_status_form_link_sent_before_a_backup_still_opens_after_restoring_it_elsewhere(tmp_path, corpus_dir):
+    from bot.status import links
+
+    home = tmp_path / "home"
+    k = hashing(home)
+    index_paths(k, [corpus_dir])
+    token = links.make_token(links.key(home), "Narvik", "2025-03", 1, "leder@narvik.kommune.no", time.time() + 3600)
+    k.close()
+    backup(home, tmp_path / "backup")
+    assert restore(tmp_path / "backup", tmp_path / "moved").ok
+
+    assert links.read_token(links.key(tmp_path / "moved"), token)["pilot"] == "Narvik"
+    assert oct((tmp_path / "moved" / links.KEY_FILE).stat().st_mode & 0o777) == "0o600"
