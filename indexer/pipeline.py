@@ -185,7 +185,8 @@ def index_paths(knowledge: Knowledge, paths: Iterable[str | Path], prune: bool =
             report.passages += len(passages)
     if prune:
         for d in store.documents():
-            if not Path(d.path).exists():
+            # minutes://… and status://… are written by husbot itself, not read from files: never pruned
+            if "://" not in d.path and not Path(d.path).exists():
                 store.delete_document(d.path)
                 report.removed.append(d.name)
     # why also when nothing changed: a run killed after its last write but before the refresh left near-duplicate

@@ -196,6 +196,16 @@ async def test_minutes_accepted_but_not_indexed_before_a_crash_become_searchable
     assert await restarted.minutes.reindex_pending() == 0     # nothing left, nothing indexed twice
 
 
+async def test_pruning_the_report_folder_keeps_accepted_minutes_searchable(bot, tmp_path):
+    await say(bot, "referat importer fellessamling 2023-02-15 Narvik\nFellessamling for etatene i Narvik\n"
+                   "Det ble besluttet å etablere en fadderordning for nye statlige ansatte.")
+    await say(bot, "referat godta")
+    report = index_paths(bot.knowledge, [write_corpus(tmp_path / "corpus")], prune=True)
+    assert report.removed == []
+    reply = await say(bot, "Hva ble besluttet om fadderordning for nye statlige ansatte i Narvik?", thread="T9")
+    assert any(c.document == "referat-1" for c in reply.citations)
+
+
 async def test_open_tasks_are_listed_per_pilot_and_person_and_closed(bot):
     await say(bot, "referat importer arbeidsmøte 2024-03-05 Lyngdal\nKari sender søknaden innen fredag.\n"
                    "@jo.egil sjekker budsjettet før neste møte.")
