@@ -246,7 +246,9 @@ class Bot:
         if kind == "show_source":
             answer_id, _, n = value.partition(":")
             ans = self.conversations.answer(answer_id)
-            return self.source(answer_id, int(n) if n.isdigit() else 0, (ans or {}).get("lang", lang))
+            # why not isdigit(): "²" is a digit that int() refuses, and a 5000-digit number is too (#8)
+            number = int(n) if re.fullmatch(r"[0-9]{1,6}", n) else 0
+            return self.source(answer_id, number, (ans or {}).get("lang", lang))
         if kind in self.action_handlers:
             return await self.action_handlers[kind](turn, value)
         if kind in ("feedback_up", "feedback_down"):
