@@ -235,7 +235,7 @@ class Bot:
         """The 'why' behind a 👎, from a form (web, Slack modal, Teams card) rather than the next chat message."""
         try:
             self.feedback.add_reason(int(feedback_id), " ".join(reason.split()))
-        except (ValueError, LookupError):
+        except (ValueError, LookupError, OverflowError):   # OverflowError: an id past SQLite's 64 bits
             return Reply("error", t("unknown_answer", lang), lang, ephemeral=True)
         return Reply("feedback", t("reason_saved", lang), lang, ephemeral=True)
 

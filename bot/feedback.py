@@ -5,6 +5,8 @@ import json
 import time
 from collections import Counter
 
+from sqlite_utils.db import NotFoundError
+
 from knowledge.textnorm import fold
 
 DEMOTE_AFTER = 2        # 👎 votes on the same passage for the same question
@@ -29,7 +31,10 @@ class Feedback:
 
     def add_reason(self, feedback_id: int, reason: str) -> None:
         with self.db.atomic():
-            self.db["feedback"].update(feedback_id, {"reason": reason[:2000]})
+            try:
+                self.db["feedback"].update(feedback_id, {"reason": reason[:2000]})
+            except NotFoundError:   # why: sqlite-utils' own error is no LookupError, so callers missed it (#8)
+                raise LookupError(f"no feedback {feedback_id}") from None
 
     def has_reason(self, feedback_id: int) -> bool:
         row = self.db.execute("select reason from feedback where id = ?", [feedback_id]).fetchone()

@@ -15,3 +15,17 @@ def bot(small_index):
 async def test_show_source_with_a_number_int_cannot_read_says_there_is_no_such_source(bot, value):
     reply = await bot.act(Turn("", role="admin"), "show_source", value)
     assert reply.kind == "error" and reply.text == t("no_source_n", "nb", n=0)
+
+
+@pytest.mark.parametrize("feedback_id", [424242, 2**70])
+def test_a_reason_for_feedback_that_does_not_exist_says_so(bot, feedback_id):
+    reply = bot.add_feedback_reason(feedback_id, "feil svar")
+    assert reply.kind == "error" and reply.text == t("unknown_answer", "nb")
+
+
+@pytest.mark.parametrize("feedback_id", ["²", "٣"])
+def test_a_feedback_id_in_other_digits_is_refused_as_a_bad_request(feedback_id):
+    from adapters.web.translate import BadRequest, feedback_id as read_id
+
+    with pytest.raises(BadRequest):
+        read_id({"feedback_id": feedback_id})

@@ -96,7 +96,9 @@ def action_value(body: dict, kind: str) -> str | dict:
 
 def feedback_id(body: dict) -> int:
     value = body.get("feedback_id")
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+    # why ASCII digits: "²".isdigit() is true, but int() refuses it (#8)
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isascii()
+                                                                  and value.isdigit())):
         raise BadRequest(ERRORS["field"].format(name="feedback_id", kind="et tall"))
     return int(value)
 
