@@ -29,3 +29,16 @@ def test_a_feedback_id_in_other_digits_is_refused_as_a_bad_request(feedback_id):
 
     with pytest.raises(BadRequest):
         read_id({"feedback_id": feedback_id})
+
+
+def test_husbot_roster_import_of_a_utf16_csv_says_to_save_it_as_utf8(tmp_path):
+    from click.testing import CliRunner
+
+    from adapters.cli.main import cli
+
+    people = tmp_path / "people.csv"
+    people.write_text("pilot,name,role,email,slack_user_id,teams_aad_id\nNarvik,Kari,member,kari@narvik.no,,\n",
+                      encoding="utf-16")
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path / "home"), "roster", "import", str(people)])
+    assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert "not UTF-8 text" in result.output and "Traceback" not in result.output

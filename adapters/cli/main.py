@@ -499,7 +499,11 @@ def roster_import(ctx, csv_file):
     """
     from bot import Roster
 
-    result = Roster(_knowledge(ctx).store.db).import_csv(Path(csv_file).read_text(encoding="utf-8-sig"))
+    try:
+        text = Path(csv_file).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:   # why: a spreadsheet's "Unicode text" export is UTF-16; it was a traceback (#8)
+        raise click.ClickException(f"{csv_file}: not UTF-8 text; save the CSV as «CSV UTF-8» and try again") from None
+    result = Roster(_knowledge(ctx).store.db).import_csv(text)
     console.print(f"Lagt til: {result['added']} · oppdatert: {result['updated']}")
 
 
