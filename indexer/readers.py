@@ -8,6 +8,9 @@ from pathlib import Path
 from knowledge.errors import UnreadableFile
 
 SUPPORTED = {".txt", ".md", ".pdf", ".docx"}
+# why a cap: a DOCX is a zip, and a 40 KB zip bomb unpacks to gigabytes inside python-docx (#8); real reports with
+# their images stay far below it
+MAX_DOCX_UNPACKED = 200 * 1024 ** 2
 
 
 @dataclass
@@ -86,12 +89,24 @@ def _read_pdf(path: Path) -> list[Page]:
         return [Page(i + 1, page.get_text("text")) for i, page in enumerate(pdf)]
 
 
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a DOCX whose zip directory declares more than MAX_DOCX_UNPACKED bytes, before anything is unpacked."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:   # reads only the directory; zipfile stops at each entry's declared size
+        total = sum(info.file_size for info in z.infolist())
+    if total > MAX_DOCX_UNPACKED:
+        raise UnreadableFile(path, f"the DOCX would unpack to {total // 1024 ** 2} MB (more than "
+                                   f"{MAX_DOCX_UNPACKED // 1024 ** 2} MB): refused as a possible zip bomb")
+
+
 def _read_docx(path: Path) -> list[Page]:
     import docx
 
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    _check_unpacked_size(path)
     d = docx.Document(str(path))
     lines, headings = [], set()
     # walk paragraphs and tables in document order, so a table sits under the heading it follows

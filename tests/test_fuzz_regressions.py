@@ -1,9 +1,17 @@
 """The bugs the fuzz tests (tests/test_fuzz_*.py) found, each pinned by the smallest input that showed it."""
 from __future__ import annotations
 
+import time
+import zipfile
+
 import pytest
+from support import write_corpus, write_docx
 
 from bot import Bot, Turn, t
+from indexer import index_paths
+from indexer.readers import MAX_DOCX_UNPACKED, read
+from knowledge import UnreadableFile
+from knowledge.check import check
 
 
 @pytest.fixture
@@ -42,3 +50,34 @@ def test_husbot_roster_import_of_a_utf16_csv_says_to_save_it_as_utf8(tmp_path):
     result = CliRunner().invoke(cli, ["--home", str(tmp_path / "home"), "roster", "import", str(people)])
     assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
     assert "not UTF-8 text" in result.output and "Traceback" not in result.output
+
+
+def _zip_bomb(path, unpacked_mb: int):
+    """A DOCX whose word/document.xml unpacks to `unpacked_mb` MB of blanks (a few hundred KB on disk)."""
+    seed = write_docx(path.with_suffix(".seed.docx"), [("Tittel", "Tekst")])
+    chunk = b" " * 1024 ** 2
+    with zipfile.ZipFile(seed) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != "word/document.xml":
+                dst.writestr(info, src.read(info))
+        with dst.open("word/document.xml", "w", force_zip64=True) as out:
+            out.write(src.read("word/document.xml")[:-len(b"</w:document>")])
+            for _ in range(unpacked_mb):
+                out.write(chunk)
+            out.write(b"</w:document>")
+    return path
+
+
+def test_a_zip_bomb_named_docx_is_refused_from_its_directory_without_unpacking(tmp_path, knowledge):
+    bomb = _zip_bomb(tmp_path / "bombe.docx", MAX_DOCX_UNPACKED // 1024 ** 2 + 50)
+    assert bomb.stat().st_size < 2 * 1024 ** 2
+
+    started = time.perf_counter()
+    with pytest.raises(UnreadableFile, match="refused as a possible zip bomb") as raised:
+        read(bomb)
+    assert time.perf_counter() - started < 1.0          # the directory was read, not the 250 MB
+    assert "\n" not in str(raised.value)
+
+    report = index_paths(knowledge, [bomb, write_corpus(tmp_path / "corpus")])
+    assert len(report.errors) == 1 and "zip bomb" in report.errors[0] and len(report.indexed) == 3
+    assert check(knowledge.settings.home).ok
