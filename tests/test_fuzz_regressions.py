@@ -1,6 +1,7 @@
 """The bugs the fuzz tests (tests/test_fuzz_*.py) found, each pinned by the smallest input that showed it."""
 from __future__ import annotations
 
+import json
 import time
 import zipfile
 
@@ -81,3 +82,13 @@ def test_a_zip_bomb_named_docx_is_refused_from_its_directory_without_unpacking(t
     report = index_paths(knowledge, [bomb, write_corpus(tmp_path / "corpus")])
     assert len(report.errors) == 1 and "zip bomb" in report.errors[0] and len(report.indexed) == 3
     assert check(knowledge.settings.home).ok
+
+
+@pytest.mark.parametrize("conversation", [{"id": {}}, {"id": 5}, {"id": None}, "a:1", None])
+def test_a_teams_activity_whose_conversation_id_is_not_text_is_refused_as_malformed(conversation):
+    from adapters.teams.endpoint import BadActivity, read_activity
+
+    activity = {"type": "message", "id": "1", "serviceUrl": "http://127.0.0.1:9/", "channelId": "msteams",
+                "from": {"id": "29:1kari"}, "conversation": conversation, "text": "hjelp"}
+    with pytest.raises(BadActivity, match="no conversation"):
+        read_activity(json.dumps(activity).encode())

@@ -32,6 +32,10 @@ def read_activity(raw: bytes) -> Activity:
         raise BadActivity("the body is not a JSON object")
     if not isinstance(body.get("type"), str) or not body["type"]:   # why here: msrest would turn 5 into "5"
         raise BadActivity("the activity has no type")
+    conversation = body.get("conversation")
+    # why before msrest: it turns an id of {} into "{}", and the reply to that conversation failed as a 500 (#8)
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+        raise BadActivity("the activity has no conversation")
     try:
         activity = Activity().deserialize(body)
     except Exception as e:   # msrest raises its own DeserializationError and friends
