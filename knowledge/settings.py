@@ -59,12 +59,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     language: str = "nb"
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_app_token: str = ""
+    slack_bot_token: str = field(default="", repr=False)   # why repr=False: a logged settings object must not carry it
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
     slack_api_url: str = ""
     microsoft_app_id: str = ""
-    microsoft_app_password: str = ""
+    microsoft_app_password: str = field(default="", repr=False)
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: str = "MultiTenant"
     teams_allow_unauthenticated: bool = False

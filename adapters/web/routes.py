@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot import Bot, t
 
+from .guard import same_origin
 from .translate import (BUTTON_THREAD, ERRORS, BadRequest, action_value, feedback_id, language, text_field,
                         to_json, to_turn)
 
@@ -42,6 +43,9 @@ def api(handler):
     """One place where an API request's failure becomes {"error": "..."} in Norwegian."""
     @functools.wraps(handler)
     async def wrapped(self, request: web.Request) -> web.Response:
+        # why here: every POST of the API changes state (answers, votes, minutes), so none may come from another site
+        if not same_origin(request, self.bot.knowledge.settings.public_url):
+            return error(ERRORS["cross_site"], 403)
         try:
             return web.json_response(await handler(self, request, await read_body(request)), dumps=dumps)
         except BadRequest as e:

@@ -26,6 +26,7 @@ from bot.tokens import Tokens
 from knowledge.pilots import PILOTS
 
 from . import charts, status_pages as pages
+from .guard import LoginLimiter, same_origin
 
 SESSION_COOKIE = "husbot_status"
 CSRF_COOKIE = "husbot_form"
@@ -102,6 +103,7 @@ class StatusWeb:
         self.settings = bot.knowledge.settings
         self.tokens = Tokens(bot.knowledge.store.db)
         self.sessions = Sessions()
+        self.limiter = LoginLimiter()
         self._secret: bytes | None = None
 
     @property
@@ -170,10 +172,22 @@ class StatusWeb:
 
     # -- the dashboard -------------------------------------------------------------------------------------------
     async def login(self, request: web.Request) -> web.Response:
+        # why an origin check although the login form has no session yet: another site must not sign a visitor in
+        # with the attacker's token (login CSRF)
+        if not same_origin(request, self.settings.public_url):
+            return html(pages.login_page(pages.TEXT["cross_site"]), 403)
+        address = request.remote or "-"
+        wait = self.limiter.retry_after(address)
+        if wait:
+            response = html(pages.login_page(pages.TEXT["login_limited"]), 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         data = await request.post()
         who = self.tokens.verify(str(data.get("token") or ""))
         if who is None:
+            self.limiter.failed(address)
             return html(pages.login_page(pages.TEXT["login_unknown"]), 403)
+        self.limiter.succeeded(address)
         if who["role"] not in DASHBOARD_ROLES:
             return html(pages.login_page(pages.TEXT["login_role"]), 403)
         response = see_other("/status")
@@ -185,9 +199,10 @@ class StatusWeb:
         sid = request.cookies.get(SESSION_COOKIE)
         session = self.sessions.get(sid)
         data = await request.post()
-        if session and secrets.compare_digest(str(data.get("csrf") or ""), session["csrf"]):
-            self.sessions.end(sid)
         response = see_other("/status")
+        if session and not secrets.compare_digest(str(data.get("csrf") or ""), session["csrf"]):
+            return response     # why keep the cookie: a forged «Logg ut» from another page must not sign anyone out
+        self.sessions.end(sid)
         response.del_cookie(SESSION_COOKIE, path="/status")
         return response
 

@@ -28,6 +28,9 @@ TEXT = {
     "too_large": "Skjemaet er for stort til å sendes. Korte ned de lengste feltene; ingenting er lagret.",
     "login_unknown": "Ukjent eller tilbakekalt nøkkel. Lag en ny med `husbot token create --role evaluator`.",
     "login_role": "Denne nøkkelen gir ikke tilgang til oversikten: bare evaluatorer og administratorer kan se den.",
+    "login_limited": "For mange mislykkede innlogginger fra denne adressen. Vent ti minutter og prøv igjen, eller "
+                     "lag en ny nøkkel med `husbot token create --role evaluator`.",
+    "cross_site": "Innloggingen kom fra en annen nettside og ble avvist. Åpne husbot-oversikten selv og logg inn der.",
     "session_gone": "Du er logget ut. Logg inn med nøkkelen din.",
 }
 

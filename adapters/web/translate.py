@@ -22,6 +22,7 @@ ERRORS = {
     "pilot": "Ukjent pilot «{pilot}». Velg en av {pilots}, eller la feltet stå tomt for alle.",
     "reason": "Skriv en kort begrunnelse før du sender.",
     "too_large": "Forespørselen er for stor. Korte ned teksten og prøv igjen.",
+    "cross_site": "Forespørselen kom fra en annen nettside og ble avvist. Åpne husbot-siden selv og spør der.",
     "minutes_form": "Feltet «value» må være et JSON-objekt med referatets nummer i «id» og tekst i «decisions», "
                     "«actions» og «questions», f.eks. {\"id\": 3, \"decisions\": \"Budsjettet godkjennes.\"}.",
 }
