@@ -555,7 +555,8 @@ def roster_list(ctx, as_json):
 # Commands that live with their adapters; imported only when used, so `husbot ask` starts fast.
 LAZY_COMMANDS = {"slack": "adapters.slack.cli:slack", "teams": "adapters.teams.cli:teams",
                  "minutes": "adapters.cli.minutes:minutes", "tasks": "adapters.cli.minutes:tasks",
-                 "status": "adapters.cli.status:status", "token": "adapters.cli.token:token"}
+                 "status": "adapters.cli.status:status", "token": "adapters.cli.token:token",
+                 "person": "adapters.cli.person:person"}
 
 
 def _lazy(name: str) -> click.Command:
