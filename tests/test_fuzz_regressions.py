@@ -92,3 +92,10 @@ def test_a_teams_activity_whose_conversation_id_is_not_text_is_refused_as_malfor
                 "from": {"id": "29:1kari"}, "conversation": conversation, "text": "hjelp"}
     with pytest.raises(BadActivity, match="no conversation"):
         read_activity(json.dumps(activity).encode())
+
+
+async def test_referat_importer_with_a_date_that_does_not_exist_imports_a_draft(bot):
+    turn = Turn("referat importer styringsgruppe 2025-02-30\nVedtak: Budsjettet godkjennes.", role="admin")
+    reply = await bot.handle(turn)
+    assert reply.kind == "minutes_draft", reply.text
+    assert bot.minutes.book.get(int(reply.data["minutes"]["id"]))["date"] != "2025-02-30"

@@ -92,9 +92,9 @@ class MinutesChat:
         head, _, body = raw.partition("\n")
         words = head.split()
         kind, day = None, None
-        while words and (meeting_type(words[0]) or _ISO.match(words[0])):
+        while words and (meeting_type(words[0]) or _is_day(words[0])):
             w = words.pop(0)
-            kind, day = (kind, w) if _ISO.match(w) else (meeting_type(w), day)
+            kind, day = (kind, w) if _is_day(w) else (meeting_type(w), day)
         text = (" ".join(words) + "\n" + body).strip() if (kind or day) else raw.strip()
         day = day or _date_in(text)
         rec = self.book.import_text(text, type=kind or _type_in(text), day=day, pilots=self._pilots(turn, text[:2000]),
@@ -247,6 +247,14 @@ class MinutesChat:
             return None
         self.book.add_message(rec["id"], turn.user_name or turn.user_id, turn.text or text)
         return Reply("none", "", turn.lang or "nb")
+
+
+def _is_day(word: str) -> bool:
+    """An ISO date that exists: «2025-02-30» stays text instead of crashing the import (#8)."""
+    try:
+        return bool(_ISO.match(word)) and bool(date.fromisoformat(word))
+    except ValueError:
+        return False
 
 
 def _date_in(text: str) -> str | None:
