@@ -13,6 +13,7 @@ from knowledge.pilots import pilots_in
 from knowledge.retrieval import MAX_QUESTION_CHARS
 from knowledge.textnorm import detect_language, tidy
 
+from .admission import Admission, Busy
 from .compare import is_comparison, per_pilot_question, pilots_to_compare
 from .conversations import Conversations
 from .feedback import Feedback
@@ -46,6 +47,9 @@ class Bot:
         self.action_handlers: dict[str, ActionHandler] = {}   # button kinds owned by a feature
         self.outbox = Outbox(db)                   # messages husbot sends unasked; surfaces register senders
         self.schedule = Schedule(knowledge.settings.timezone)   # timed jobs; `husbot serve` runs them
+        # why a bound: past it a question would only wait behind the others until its asker gives up (issue #8)
+        self.admission = Admission(knowledge.settings.max_questions_in_flight,
+                                   knowledge.settings.max_questions_waiting)
         from . import minutes
         self.minutes = minutes.install(self)
         from . import status
@@ -158,10 +162,14 @@ class Bot:
         penalties = self.feedback.penalties(question)
         self.knowledge.retriever
         try:
-            if is_comparison(question) and not turn.pilot_filter:
-                reply = await asyncio.to_thread(self._compare, question, lang, visible, penalties)
-            else:
-                reply = await asyncio.to_thread(self._answer, question, lang, visible, turn.pilot_filter, penalties)
+            async with self.admission.slot():
+                if is_comparison(question) and not turn.pilot_filter:
+                    reply = await asyncio.to_thread(self._compare, question, lang, visible, penalties)
+                else:
+                    reply = await asyncio.to_thread(self._answer, question, lang, visible, turn.pilot_filter,
+                                                    penalties)
+        except Busy:
+            return Reply("busy", t("busy", lang), lang, ephemeral=True)
         except EmptyQuestion:
             return Reply("error", t("empty_question", lang), lang, ephemeral=True)
         except QuestionTooLong:

@@ -44,6 +44,8 @@ TEXTS = {
     "compare_none": {"nb": "Ingen kilde funnet for {pilot}.", "en": "No source found for {pilot}."},
     "error": {"nb": "Beklager, noe gikk galt. Prøv igjen om litt.",
               "en": "Sorry, something went wrong. Please try again shortly."},
+    "busy": {"nb": "husbot er travel akkurat nå – prøv igjen om litt",
+             "en": "husbot is busy right now – please try again in a moment"},
     "not_allowed": {"nb": "Dette kan bare administratorer gjøre.", "en": "Only administrators can do this."},
     "suggest_compare": {"nb": "Sammenlign pilotene på: {question}", "en": "Compare the pilots on: {question}"},
     "suggest_source": {"nb": "kilde 1", "en": "source 1"},

@@ -24,6 +24,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("min_confidence", 0.0, "Answers below this confidence say 'no reliable answer' (0 = use the calibrated default).", "HUSBOT_MIN_CONFIDENCE"),
     Setting("host", "127.0.0.1", "Address `husbot serve` listens on.", "HUSBOT_HOST"),
     Setting("port", 8080, "Port `husbot serve` listens on.", "HUSBOT_PORT"),
+    Setting("max_questions_in_flight", 2, "Questions answered at the same time, each in a worker thread (about one per CPU core); more wait for a free slot.", "HUSBOT_MAX_QUESTIONS_IN_FLIGHT"),
+    Setting("max_questions_waiting", 50, "Questions that may wait for a free slot; beyond that husbot answers at once that it is busy («husbot er travel akkurat nå»).", "HUSBOT_MAX_QUESTIONS_WAITING"),
     Setting("language", "nb", "Default UI language when a question's language is unclear (nb or en).", "HUSBOT_LANGUAGE"),
     Setting("slack_bot_token", "", "Slack bot token (xoxb-…); without it and a signing secret the Slack routes are off.", "SLACK_BOT_TOKEN"),
     Setting("slack_signing_secret", "", "Slack signing secret, used to verify every request from Slack.", "SLACK_SIGNING_SECRET"),
@@ -34,6 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("microsoft_app_tenant_id", "", "Entra tenant id (SingleTenant and UserAssignedMSI apps).", "MICROSOFT_APP_TENANT_ID"),
     Setting("microsoft_app_type", "MultiTenant", "SingleTenant, MultiTenant or UserAssignedMSI.", "MICROSOFT_APP_TYPE"),
     Setting("teams_allow_unauthenticated", False, "Accept Teams requests without a token (local development and tests only).", "HUSBOT_TEAMS_ALLOW_UNAUTHENTICATED"),
+    Setting("teams_openid_metadata_url", "", "OpenID metadata URL whose keys sign the Bot Framework's tokens to husbot; empty = Microsoft's (login.botframework.com). For offline tests or a mirror of Microsoft's metadata.", "HUSBOT_TEAMS_OPENID_METADATA_URL"),
     Setting("timezone", "Europe/Oslo", "Time zone of schedules (status rounds, due-date reminders).", "HUSBOT_TIMEZONE"),
     Setting("scheduler", True, "Run scheduled jobs (reminders, status rounds) inside `husbot serve`.", "HUSBOT_SCHEDULER"),
     Setting("reminder_hour", 8, "Hour of the day (in `timezone`) when due-date reminders go out.", "HUSBOT_REMINDER_HOUR"),
@@ -58,6 +61,8 @@ class Settings:
     min_confidence: float = 0.0
     host: str = "127.0.0.1"
     port: int = 8080
+    max_questions_in_flight: int = 2
+    max_questions_waiting: int = 50
     language: str = "nb"
     slack_bot_token: str = field(default="", repr=False)   # why repr=False: a logged settings object must not carry it
     slack_signing_secret: str = field(default="", repr=False)
@@ -68,6 +73,7 @@ class Settings:
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: str = "MultiTenant"
     teams_allow_unauthenticated: bool = False
+    teams_openid_metadata_url: str = ""
     timezone: str = "Europe/Oslo"
     scheduler: bool = True
     reminder_hour: int = 8

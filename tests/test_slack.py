@@ -10,6 +10,7 @@ import yaml
 from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 from fake_slack import BOT_ID, BOT_USER_ID
+from slack_sdk.signature import SignatureVerifier
 from slack_support import (SECRET, Husbot, actions_of, empty_husbot, fake, husbot,  # noqa: F401 (fixtures)
                            nothing_posted, start_husbot, texts_of)
 
@@ -190,6 +191,36 @@ async def test_request_older_than_five_minutes_is_rejected(husbot, fake):
     status, _ = await husbot.mention(QUESTION, timestamp=int(time.time()) - 6 * 60)
     assert status == 401
     assert await nothing_posted(fake)
+
+
+async def test_a_valid_request_replayed_after_five_minutes_is_refused(husbot, fake, monkeypatch):
+    """Someone who copied correctly signed requests cannot deliver them again once Slack's window has passed."""
+    import slack_sdk.signature
+
+    def signed(event_id: str, ts: str) -> tuple[str, str, str]:
+        event = {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER_ID}> {QUESTION}", "channel": "C1",
+                 "ts": ts, "event_ts": ts}
+        raw = json.dumps({"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                          "event_id": event_id, "event_time": int(time.time()), "event": event,
+                          "authorizations": [{"team_id": "T1", "user_id": BOT_USER_ID, "is_bot": True}]})
+        stamp = str(int(time.time()))
+        return raw, stamp, SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=raw)
+
+    delivered = signed("EvDELIVERED", "1700000050.000100")
+    intercepted = signed("EvINTERCEPTED", "1700000060.000100")   # signed by Slack, never delivered in time
+    raw, stamp, signature = delivered
+    assert (await husbot.post(raw, "application/json", timestamp=int(stamp), signature=signature))[0] == 200
+    await fake.wait_for("chat.postMessage")
+    posted = len(fake.posts)
+
+    now = time.time
+    monkeypatch.setattr(slack_sdk.signature, "time", lambda: now() + 5 * 60 + 2)   # the window has just passed
+    for raw, stamp, signature in (delivered, intercepted):
+        status, _ = await husbot.post(raw, "application/json", timestamp=int(stamp), signature=signature)
+        assert status == 401
+    await asyncio.sleep(0.4)
+    assert len(fake.posts) == posted
+    assert husbot.bot.knowledge.store.db["answers"].count == 1
 
 
 async def test_bots_own_message_and_other_bots_are_ignored(husbot, fake):

