@@ -24,11 +24,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# The long crash-safety variant (docs/reliability.md): more SIGKILLs than the normal suite; override e.g. KILLS=500.
+# The long crash-safety and fuzz variants (docs/reliability.md): more SIGKILLs than the normal suite; override e.g. KILLS=500.
 KILLS ?= 100
 reliability: $(STAMP)
 	HUSBOT_KILLS=$(KILLS) HUSBOT_REINDEX_KILLS=$$(( $(KILLS) / 2 )) HUSBOT_SERVE_KILLS=$$(( $(KILLS) / 10 )) \
 		$(PY) -m pytest -q -s tests/test_crash_safety.py
+	# the fuzz tests with ten times the cases and fresh random seeds (docs/reliability.md, Hostile and broken input)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q -s tests/test_fuzz_http.py tests/test_fuzz_files.py
 
 chat: $(STAMP)
 	$(VENV)/bin/husbot index examples/statens-hus
