@@ -98,6 +98,18 @@ class Bot:
                 return None if reply.kind == "none" else reply
         return await self.answer(turn, text, lang)
 
+    async def upload(self, turn: Turn, filename: str, data) -> Reply | None:
+        """A file sent with a message: «referat importer …» with minutes attached is the one use so far. `data` is
+        the bytes, or an async function that fetches them (called only when the file is wanted)."""
+        if turn.event_id and self.conversations.seen_event(f"{turn.platform}:{turn.event_id}"):
+            return None
+        self._identify(turn)
+        words = (turn.text or "").lower().lstrip("/").split()
+        if words[:1] == ["referat"] and words[1:2] in (["importer"], ["import"]):
+            return await self.minutes.import_file(turn, filename, data if isinstance(data, bytes) else await data())
+        lang = turn.lang or detect_language(turn.text or "", "nb")
+        return Reply("error", t("upload_what", lang), lang, ephemeral=True)
+
     async def _overheard(self, turn: Turn, text: str) -> Reply | None:
         for intercept in self.interceptors:
             reply = await intercept(turn, text)

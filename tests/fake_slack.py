@@ -26,6 +26,8 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{id}", self._respond)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/files/{name}", self._file)
+        self.files: dict[str, bytes] = {}
         self.server = TestServer(app, host="127.0.0.1", port=0)
 
     async def start(self) -> "FakeSlack":
@@ -47,6 +49,21 @@ class FakeSlack:
     @property
     def socket_url(self) -> str:
         return str(self.server.make_url("/socket")).replace("http://", "ws://")
+
+    def share(self, name: str, data: bytes) -> dict:
+        """A file as Slack describes it in a `file_share` message; its private URL needs the bot token."""
+        self.files[name] = data
+        url = str(self.server.make_url(f"/files/{name}"))
+        return {"id": f"F{len(self.files)}", "name": name, "size": len(data), "url_private": url,
+                "url_private_download": url}
+
+    async def _file(self, request: web.Request) -> web.Response:
+        self.calls.append(("files.download", {"name": request.match_info["name"],
+                                              "_token": request.headers.get("Authorization", "")}))
+        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            return web.Response(status=403)
+        data = self.files.get(request.match_info["name"])
+        return web.Response(body=data) if data is not None else web.Response(status=404)
 
     # -- reading back ---------------------------------------------------------------------------------------
     def called(self, method: str) -> list[dict]:

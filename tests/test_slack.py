@@ -346,7 +346,7 @@ def test_slack_manifest_command_prints_the_app_manifest():
     assert result.exit_code == 0, result.output
     m = json.loads(result.output)
     assert m["oauth_config"]["scopes"]["bot"] == sorted(["app_mentions:read", "channels:history", "chat:write",
-                                                         "groups:history", "im:history", "im:read", "im:write",
+                                                         "files:read", "groups:history", "im:history", "im:read", "im:write",
                                                          "commands", "users:read", "users:read.email"])
     assert m["settings"]["event_subscriptions"] == {"bot_events": ["app_mention", "message.channels",
                                                                    "message.groups", "message.im"],

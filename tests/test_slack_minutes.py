@@ -287,3 +287,68 @@ def test_draft_blocks_stay_within_slack_limits():
     view = minutes_form_view(reply, {"channel": "C1", "thread_ts": ""}, MINUTES_VIEW)
     assert len(view["title"]["text"]) <= 24
     assert all(len(b["element"].get("initial_value", "")) <= MAX_INPUT for b in view["blocks"] if b["type"] == "input")
+
+
+# -- uploads: «referat importer» with the minutes attached ---------------------------------------------------------
+def docx_bytes(*paragraphs: str) -> bytes:
+    import io
+
+    from docx import Document
+
+    doc, out = Document(), io.BytesIO()
+    for p in paragraphs:
+        doc.add_paragraph(p)
+    doc.save(out)
+    return out.getvalue()
+
+
+async def dm_with_file(husbot: Husbot, text: str, file: dict, ts: str = "1700000300.000100"):
+    status, _ = await husbot.event({"type": "message", "subtype": "file_share", "channel_type": "im", "channel": "D2",
+                                    "user": "U2", "text": text, "ts": ts, "files": [file]})
+    assert status == 200
+
+
+async def test_minutes_uploaded_as_docx_become_a_draft(husbot, fake):
+    file = fake.share("styremote.docx", docx_bytes(
+        "Referat fra styringsgruppen i Narvik", "Vedtak: Styringsgruppen godkjente budsjettet for Sentrumsgården.",
+        "Ola Nordmann sender søknaden til KDD innen 2025-03-21."))
+    await dm_with_file(husbot, "referat importer styringsgruppe 2025-03-04", file)
+    [draft] = await fake.wait_for("chat.postMessage")
+    assert draft["channel"] == "D2"
+    assert "Styringsgruppen godkjente budsjettet for Sentrumsgården" in texts_of(draft)
+    assert "ansvar: Ola Nordmann – frist: 2025-03-21" in texts_of(draft)
+    [download] = fake.called("files.download")
+    assert download["_token"] == "Bearer xoxb-test"
+    rec = minutes_of(husbot)
+    assert (rec["status"], rec["type"], rec["date"], rec["source"]) == ("draft", "styringsgruppe", "2025-03-04", "import")
+
+
+@pytest.mark.parametrize("name, data, key", [
+    ("styremote.docx", b"PK\x03\x04 not really a docx", "minutes_upload_unreadable"),
+    ("styremote.pdf", b"%PDF-1.7 minutes", "minutes_upload_type"),
+    ("tom.txt", b"", "minutes_upload_unreadable"),
+])
+async def test_an_upload_that_cannot_be_read_says_which_file_and_stores_nothing(husbot, fake, name, data, key):
+    await dm_with_file(husbot, "referat importer", fake.share(name, data))
+    [reply] = await fake.wait_for("chat.postEphemeral")     # only the person who sent it sees the refusal
+    assert reply["text"] == t(key, "nb", name=name)
+    assert Minutes(husbot.bot.knowledge.store.db).list() == [] and minutes_count(husbot) == 0
+
+
+async def test_a_file_slack_will_not_hand_over_is_told_and_nothing_stored(husbot, fake):
+    missing = {**fake.share("borte.docx", b""), "url_private_download": str(fake.server.make_url("/files/finnes-ikke"))}
+    await dm_with_file(husbot, "referat importer", missing)
+    [reply] = await fake.wait_for("chat.postEphemeral")
+    assert reply["text"] == t("upload_failed", "nb", name="borte.docx")
+    assert minutes_count(husbot) == 0
+
+
+async def test_a_file_without_referat_importer_gets_a_hint(husbot, fake):
+    await dm_with_file(husbot, "her er fila", fake.share("notat.txt", b"Vedtak: noe."))
+    [reply] = await fake.wait_for("chat.postEphemeral")
+    assert reply["text"] == t("upload_what", "nb")
+    assert minutes_count(husbot) == 0 and not fake.called("files.download")
+
+
+def minutes_count(husbot: Husbot) -> int:
+    return husbot.bot.knowledge.store.db.execute("select count(*) from minutes").fetchone()[0]

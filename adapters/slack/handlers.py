@@ -9,6 +9,7 @@ import json
 import logging
 import re
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -18,6 +19,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import Bot, Reply, Turn, t
+from bot.minutes.chat import UPLOAD_MAX_BYTES
 
 from .status import STATUS_VIEW, StatusForms
 from .translate import (ACTION_ID, MAX_INPUT, action_to_turn, command_to_turn, fallback_text, mentions,
@@ -140,7 +142,11 @@ class SlackHandler:
         turn = to_turn(event, event_id=body.get("event_id") or "", bot_user_id=bot_user_id)
         if turn is None:
             return
-        reply = await self._handle(turn, client)
+        files = event.get("files") or []
+        if turn.addressed and files:       # «referat importer» with the minutes attached
+            reply = await self._upload(turn, files[0], client)
+        else:
+            reply = await self._handle(turn, client)
         if not turn.addressed:
             return   # overheard: an open minutes capture may have taken it; it is never answered
         thread = event.get("thread_ts") or (None if turn.is_dm else event.get("ts"))
@@ -249,6 +255,24 @@ class SlackHandler:
         except Exception:
             log.exception("Slack turn failed")
             return Reply("error", t("error"), ephemeral=True)
+
+    async def _upload(self, turn: Turn, file: dict, client: AsyncWebClient) -> Reply | None:
+        """Fetch a file shared with husbot (files:read; the bot token authorises the private URL) and hand it on."""
+        await self._who(turn, client)
+        url = file.get("url_private_download") or file.get("url_private") or ""
+        name = file.get("name") or file.get("title") or "fil"
+
+        async def fetch() -> bytes:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+                async with session.get(url, headers={"Authorization": f"Bearer {client.token}"}) as r:
+                    r.raise_for_status()
+                    return await r.content.read(UPLOAD_MAX_BYTES + 1)
+
+        try:
+            return await self.bot.upload(turn, name, fetch)
+        except Exception as e:   # Slack unreachable, no files:read scope, a broken URL: say so, store nothing
+            log.info("could not fetch the shared file %s: %s", name, type(e).__name__)
+            return Reply("error", t("upload_failed", turn.lang or "nb", name=name), turn.lang or "nb", ephemeral=True)
 
     async def _who(self, turn: Turn, client: AsyncWebClient) -> None:
         """Name and e-mail of the asker, so the roster can recognise people imported by e-mail."""

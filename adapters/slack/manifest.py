@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 # channels:history / groups:history and their message events: an open minutes capture reads the channel's messages
-BOT_SCOPES = ["app_mentions:read", "channels:history", "chat:write", "commands", "groups:history", "im:history",
+BOT_SCOPES = ["app_mentions:read", "channels:history", "chat:write", "commands", "files:read", "groups:history", "im:history",
               "im:read", "im:write", "users:read", "users:read.email"]
 BOT_EVENTS = ["app_mention", "message.channels", "message.groups", "message.im"]
 PLACEHOLDER_URL = "https://<your-host>"

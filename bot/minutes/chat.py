@@ -5,9 +5,13 @@ import asyncio
 import json
 import logging
 import re
+import tempfile
 from datetime import date, datetime
+from pathlib import Path
 
 from indexer.minutes import index_minutes
+from indexer.readers import read
+from knowledge.errors import UnreadableFile
 from knowledge.pilots import PILOTS, pilots_in
 from knowledge.textnorm import fold
 
@@ -86,20 +90,43 @@ class MinutesChat:
         return Reply("minutes_started", t("minutes_started", lang, id=rec["id"], type=rec["type"],
                                           title=f": {title}" if title else ""), lang, data={"minutes": rec})
 
-    def _import(self, turn: Turn, lang: str) -> Reply:
+    def _import(self, turn: Turn, lang: str, body: str | None = None) -> Reply:
+        """Pasted minutes (the message holds them), or an uploaded file's text (`body`; the message holds the words
+        after «referat importer»: type, date, title)."""
         # the raw text keeps its line breaks (the core squeezes whitespace in `text`)
         raw = re.sub(r"^\s*/?referat\s+(?:importer|import)\b[ \t]*", "", turn.text or "", flags=re.I)
-        head, _, body = raw.partition("\n")
+        head, _, rest = raw.partition("\n") if body is None else (raw.split("\n")[0], "", body)
         words = head.split()
         kind, day = None, None
-        while words and (meeting_type(words[0]) or _is_day(words[0])):
+        while words and (meeting_type(words[0]) or _ISO.match(words[0])):
             w = words.pop(0)
-            kind, day = (kind, w) if _is_day(w) else (meeting_type(w), day)
-        text = (" ".join(words) + "\n" + body).strip() if (kind or day) else raw.strip()
+            kind, day = (kind, w) if _ISO.match(w) else (meeting_type(w), day)
+        if body is None:
+            text, title = ((" ".join(words) + "\n" + rest).strip() if (kind or day) else raw.strip()), ""
+        else:
+            text, title = body.strip(), " ".join(words)
         day = day or _date_in(text)
-        rec = self.book.import_text(text, type=kind or _type_in(text), day=day, pilots=self._pilots(turn, text[:2000]),
+        rec = self.book.import_text(text, type=kind or _type_in(text), title=title, day=day,
+                                    pilots=self._pilots(turn, title + "\n" + text[:2000]),
                                     by=turn.user_name or turn.user_id, conversation=turn.conversation_key, lang=lang)
         return self._draft_reply(rec, lang)
+
+    async def import_file(self, turn: Turn, filename: str, data: bytes) -> Reply:
+        """An uploaded .txt, .md or .docx becomes a draft like pasted minutes; a file we cannot read stores nothing."""
+        lang = turn.lang or "nb"
+        name = Path(filename or "").name or "fil"
+        suffix = Path(name).suffix.lower()
+        try:
+            if suffix not in UPLOADABLE:
+                raise MinutesError("minutes_upload_type", name=name)
+            if len(data) > UPLOAD_MAX_BYTES:
+                raise MinutesError("minutes_upload_too_big", name=name, mb=UPLOAD_MAX_BYTES // 2 ** 20)
+            text = await asyncio.to_thread(_read_upload, suffix, data)
+            if text is None:
+                raise MinutesError("minutes_upload_unreadable", name=name)
+            return self._import(turn, lang, body=text)
+        except MinutesError as e:
+            return e.reply(lang)
 
     def _edit(self, turn: Turn, text: str, lang: str) -> Reply:
         m = _EDIT.match(text)
@@ -255,6 +282,21 @@ def _is_day(word: str) -> bool:
         return bool(_ISO.match(word)) and bool(date.fromisoformat(word))
     except ValueError:
         return False
+
+
+UPLOADABLE = (".txt", ".md", ".docx")
+UPLOAD_MAX_BYTES = 5 * 2 ** 20
+
+
+def _read_upload(suffix: str, data: bytes) -> str | None:
+    """The text of an uploaded file through the indexer's readers (which refuse corrupt files and zip bombs)."""
+    with tempfile.TemporaryDirectory(prefix="husbot-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        try:
+            return "\n".join(p.text for p in read(path))
+        except UnreadableFile:
+            return None
 
 
 def _date_in(text: str) -> str | None:
