@@ -139,3 +139,68 @@ async def test_in_the_browser_a_draft_is_edited_saved_and_accepted(indexed_home,
     rec = Minutes(k.store.db).get(1)
     assert rec["status"] == "accepted" and rec["content"]["decisions"][1] == "Kommunen betaler"
     k.close()
+
+
+# -- uploading finished minutes ------------------------------------------------------------------------------------
+def upload_form(name: str, data: bytes, text: str = "referat importer styringsgruppe 2025-03-04",
+                conversation_id: str = "samtale1"):
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("text", text)
+    form.add_field("conversation_id", conversation_id)
+    form.add_field("file", data, filename=name, content_type="application/octet-stream")
+    return form
+
+
+async def test_an_uploaded_markdown_file_becomes_a_draft_and_a_broken_one_stores_nothing(client):
+    minutes = ("# Styringsgruppe Lyngdal\n\nVedtak: Regionlab Lister får 200 000 kroner fra fondet.\n\n"
+               "Kari sender avtalen til Lister Nyskaping innen 2025-03-14.\n").encode()
+    resp = await client.post("/api/upload", data=upload_form("styremote.md", minutes))
+    assert resp.status == 200, await resp.text()
+    draft = await resp.json()
+    assert draft["kind"] == "minutes_draft"
+    assert draft["data"]["form"]["values"]["decisions"] == "Regionlab Lister får 200 000 kroner fra fondet"
+    assert draft["data"]["form"]["values"]["actions"] == "sender avtalen til Lister Nyskaping | Kari | 2025-03-14"
+
+    broken = await client.post("/api/upload", data=upload_form("styremote.docx", b"PK\x03\x04 brutt"))
+    assert broken.status == 200
+    assert (await broken.json())["text"] == t("minutes_upload_unreadable", name="styremote.docx")
+    big = await client.post("/api/upload", data=upload_form("stor.txt", b"x" * (5 * 2 ** 20 + 10)))
+    assert (await big.json())["text"] == t("minutes_upload_too_big", name="stor.txt", mb=5)
+    assert len(Minutes(client.server.app[BOT_KEY].knowledge.store.db).list()) == 1
+
+
+async def test_an_upload_without_a_file_or_as_json_is_a_400(client):
+    resp = await client.post("/api/upload", json={"text": "referat importer"})
+    assert resp.status == 400 and (await resp.json())["error"] == ERRORS["upload"]
+    import aiohttp
+    form = aiohttp.FormData()
+    form.add_field("text", "referat importer")
+    form.add_field("conversation_id", "samtale1")
+    resp = await client.post("/api/upload", data=form)
+    assert resp.status == 400 and (await resp.json())["error"] == ERRORS["upload"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary found (see tests/test_web_browser.py)")
+async def test_in_the_browser_a_minutes_file_is_imported_with_the_words_in_the_box(indexed_home, tmp_path):  # noqa: F811
+    from playwright.async_api import async_playwright, expect
+
+    k = Knowledge(Settings.load(environ={}, home=str(shutil.copytree(indexed_home, tmp_path / "home"))),
+                  embedder=HashingEmbedder())
+    notes = tmp_path / "kaffemote.md"
+    notes.write_text("# Kaffe med påfyll\n\nVi ble enige om å dele husleieavtalene mellom pilotene.\n", encoding="utf-8")
+    async with TestServer(build_app(k.settings, k), host="127.0.0.1") as server, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await (await browser.new_context(locale="nb-NO")).new_page()
+        await page.goto(str(server.make_url("/")))
+        await page.fill("#question", "kaffemøte 2025-03-06")
+        async with page.expect_response("**/api/upload"):
+            await page.set_input_files("#minutes-file", str(notes))
+        draft = page.locator("article.kind-minutes_draft")
+        await expect(draft.get_by_label("Vedtak")).to_have_value("dele husleieavtalene mellom pilotene")
+        await expect(page.locator(".msg.user").last).to_contain_text("referat importer kaffemøte 2025-03-06")
+        await browser.close()
+    rec = Minutes(k.store.db).get(1)
+    assert (rec["type"], rec["date"], rec["status"]) == ("kaffemøte", "2025-03-06", "draft")
+    k.close()

@@ -19,6 +19,7 @@ def setup(app: web.Application, bot: Bot) -> None:
     app.router.add_get("/", chat.index)
     app.router.add_post("/api/ask", chat.ask)
     app.router.add_post("/api/action", chat.action)
+    app.router.add_post("/api/upload", chat.upload)
     app.router.add_post("/api/feedback-reason", chat.feedback_reason)
     app.router.add_static("/static/", STATIC, name="web-static")
     status.setup(app, bot)

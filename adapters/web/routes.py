@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import Bot, t
+from bot.minutes.chat import UPLOAD_MAX_BYTES
 
 from .guard import same_origin
 from .translate import (BUTTON_THREAD, ERRORS, BadRequest, action_value, feedback_id, language, text_field,
@@ -58,6 +59,29 @@ def api(handler):
     return wrapped
 
 
+async def read_upload(request: web.Request) -> tuple[dict, str, bytes]:
+    """The form fields and the one file of a multipart upload; a file over the limit is cut at limit + 1 byte so the
+    core can say it is too big without the server holding all of it."""
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError, KeyError):
+        raise BadRequest(ERRORS["upload"]) from None
+    fields: dict = {}
+    name, data = "", None
+    while (part := await reader.next()) is not None:
+        if part.filename is not None and data is None:
+            name, chunks, size = part.filename, [], 0
+            while size <= UPLOAD_MAX_BYTES and (chunk := await part.read_chunk(2 ** 16)):
+                chunks.append(chunk)
+                size += len(chunk)
+            data = b"".join(chunks)[:UPLOAD_MAX_BYTES + 1]
+        elif part.name in ("text", "conversation_id", "lang"):
+            fields[part.name] = (await part.text())[:4000]
+    if data is None:
+        raise BadRequest(ERRORS["upload"])
+    return fields, name, data
+
+
 class WebChat:
     def __init__(self, bot: Bot):
         self.bot = bot
@@ -80,6 +104,20 @@ class WebChat:
         value = action_value(body, kind)
         turn = to_turn(body, request.remote, thread=BUTTON_THREAD)
         return to_json(await self.bot.act(turn, kind, value))
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """multipart {text, conversation_id, lang?, file}: finished minutes as a file («referat importer …»)."""
+        if not same_origin(request, self.bot.knowledge.settings.public_url):
+            return error(ERRORS["cross_site"], 403)
+        try:
+            fields, name, data = await read_upload(request)
+            turn = to_turn(fields, request.remote, text=fields.get("text") or "referat importer")
+            return web.json_response(to_json(await self.bot.upload(turn, name, data)), dumps=dumps)
+        except BadRequest as e:
+            return error(str(e), 400)
+        except Exception:
+            log.exception("web chat upload failed")
+            return error(t("error", "nb"), 500)
 
     @api
     async def feedback_reason(self, request: web.Request, body: dict) -> dict:

@@ -23,6 +23,8 @@ ERRORS = {
     "reason": "Skriv en kort begrunnelse før du sender.",
     "too_large": "Forespørselen er for stor. Korte ned teksten og prøv igjen.",
     "cross_site": "Forespørselen kom fra en annen nettside og ble avvist. Åpne husbot-siden selv og spør der.",
+    "upload": "Send fila som multipart/form-data med feltene «file» (.txt, .md eller .docx), «conversation_id» og "
+              "gjerne «text», f.eks. «referat importer styringsgruppe 2025-03-04».",
     "minutes_form": "Feltet «value» må være et JSON-objekt med referatets nummer i «id» og tekst i «decisions», "
                     "«actions» og «questions», f.eks. {\"id\": 3, \"decisions\": \"Budsjettet godkjennes.\"}.",
 }

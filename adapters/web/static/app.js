@@ -8,6 +8,7 @@
       pilot: "Pilot",
       all: "Alle",
       newConversation: "Ny samtale",
+      attach: "Importer referat",
       intro: "Still et spørsmål om pilotene Stad, Orkland, Narvik og Lyngdal. Svarene viser hvilke kilder de bygger på.",
       question: "Spørsmål",
       placeholder: "Skriv et spørsmål …",
@@ -30,6 +31,7 @@
       pilot: "Pilot",
       all: "All",
       newConversation: "New conversation",
+      attach: "Import minutes",
       intro: "Ask a question about the pilots Stad, Orkland, Narvik and Lyngdal. Answers show the sources they rest on.",
       question: "Question",
       placeholder: "Ask a question …",
@@ -396,6 +398,40 @@
     box.focus();
     scrollToEnd();
   }
+
+  // -- uploading finished minutes: the file with the words in the box («referat importer [type] [dato]») ----------
+  const fileInput = $("#minutes-file");
+  fileInput.addEventListener("change", async () => {
+    const file = fileInput.files[0];
+    fileInput.value = "";
+    if (!file || busy) return;
+    const words = box.value.trim();
+    const text = /^referat\s+import/i.test(words) ? words : `referat importer ${words}`.trim();
+    box.value = "";
+    autosize();
+    busy = true;
+    sendButton.disabled = true;
+    const userEntry = { who: "user", text: `${text} · ${file.name}` };
+    remember(userEntry);
+    show(userEntry);
+    const data = new FormData();
+    data.append("text", text);
+    data.append("conversation_id", conversationId());
+    data.append("file", file, file.name);
+    let entry;
+    try {
+      const response = await fetch("/api/upload", { method: "POST", body: data });
+      const body = await response.json().catch(() => null);
+      entry = response.ok && body ? { who: "bot", reply: body } : { who: "error", text: (body && body.error) || L.network };
+    } catch (e) {
+      entry = { who: "error", text: L.network };
+    }
+    remember(entry);
+    show(entry);
+    busy = false;
+    sendButton.disabled = false;
+    scrollToEnd();
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
