@@ -46,24 +46,27 @@ class Roster:
     def import_csv(self, text: str) -> dict:
         """Add or update people from CSV with the header pilot,name,role,email,slack_user_id,teams_aad_id."""
         reader = csv.DictReader(io.StringIO(text))
-        if [h.strip() for h in (reader.fieldnames or [])] != HEADER:
-            raise RosterError(f"the CSV header must be: {','.join(HEADER)}")
-        added = updated = 0
-        rows = []
-        for n, row in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-            role = row["role"].lower() or "member"
-            if role not in ROLES:
-                raise RosterError(f"line {n}: unknown role '{row['role']}' (use {', '.join(ROLES)})")
-            try:
-                pilot = normalise_pilot(row["pilot"])
-            except RosterError as e:
-                raise RosterError(f"line {n}: {e}") from None
-            if role in ("member", "leader") and not pilot:
-                raise RosterError(f"line {n}: a {role} needs a pilot")
-            if not (row["email"] or row["slack_user_id"] or row["teams_aad_id"]):
-                raise RosterError(f"line {n}: give an email, a Slack user id or a Teams AAD id")
-            rows.append((row, role, pilot))
+        try:
+            if [h.strip() for h in (reader.fieldnames or [])] != HEADER:
+                raise RosterError(f"the CSV header must be: {','.join(HEADER)}")
+            added = updated = 0
+            rows = []
+            for n, row in enumerate(reader, start=2):
+                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+                role = row["role"].lower() or "member"
+                if role not in ROLES:
+                    raise RosterError(f"line {n}: unknown role '{row['role']}' (use {', '.join(ROLES)})")
+                try:
+                    pilot = normalise_pilot(row["pilot"])
+                except RosterError as e:
+                    raise RosterError(f"line {n}: {e}") from None
+                if role in ("member", "leader") and not pilot:
+                    raise RosterError(f"line {n}: a {role} needs a pilot")
+                if not (row["email"] or row["slack_user_id"] or row["teams_aad_id"]):
+                    raise RosterError(f"line {n}: give an email, a Slack user id or a Teams AAD id")
+                rows.append((row, role, pilot))
+        except csv.Error as e:   # why: a field over csv's 128 KB limit was a traceback (#8)
+            raise RosterError(f"line {reader.line_num}: not readable as CSV ({e})") from None
         with self.db.atomic():
             for row, role, pilot in rows:
                 existing = self._find(row["email"], row["slack_user_id"], row["teams_aad_id"])

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from support import write_corpus, write_docx
 
-from bot import Bot, Turn, t
+from bot import Bot, Roster, Turn, t
 from indexer import index_paths
 from indexer.readers import MAX_DOCX_UNPACKED, read
 from knowledge import UnreadableFile
@@ -99,3 +99,12 @@ async def test_referat_importer_with_a_date_that_does_not_exist_imports_a_draft(
     reply = await bot.handle(turn)
     assert reply.kind == "minutes_draft", reply.text
     assert bot.minutes.book.get(int(reply.data["minutes"]["id"]))["date"] != "2025-02-30"
+
+
+def test_a_roster_csv_with_a_field_over_the_csv_limit_is_refused_with_one_line(knowledge):
+    from bot.roster import RosterError
+
+    text = "pilot,name,role,email,slack_user_id,teams_aad_id\nNarvik,\"" + "x" * 200_000 + "\",member,k@n.no,,\n"
+    with pytest.raises(RosterError, match="not readable as CSV") as raised:
+        Roster(knowledge.store.db).import_csv(text)
+    assert "\n" not in str(raised.value)
