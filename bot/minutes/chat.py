@@ -83,7 +83,7 @@ class MinutesChat:
         words = rest.split()
         kind = meeting_type(words[0]) if words else None
         words = words[1:] if kind else words
-        day = words.pop(0) if words and _ISO.match(words[0]) else None
+        day = words.pop(0) if words and _is_day(words[0]) else None
         title = " ".join(words)
         rec = self.book.start(turn.conversation_key, type=kind or "annet", title=title, day=day,
                               pilots=self._pilots(turn, title), by=turn.user_name or turn.user_id, lang=lang)
@@ -98,9 +98,9 @@ class MinutesChat:
         head, _, rest = raw.partition("\n") if body is None else (raw.split("\n")[0], "", body)
         words = head.split()
         kind, day = None, None
-        while words and (meeting_type(words[0]) or _ISO.match(words[0])):
+        while words and (meeting_type(words[0]) or _is_day(words[0])):
             w = words.pop(0)
-            kind, day = (kind, w) if _ISO.match(w) else (meeting_type(w), day)
+            kind, day = (kind, w) if _is_day(w) else (meeting_type(w), day)
         if body is None:
             text, title = ((" ".join(words) + "\n" + rest).strip() if (kind or day) else raw.strip()), ""
         else:
