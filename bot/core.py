@@ -166,7 +166,7 @@ class Bot:
         if len(text) > MAX_QUESTION_CHARS:
             return Reply("error", t("too_long", lang, n=len(text), max=MAX_QUESTION_CHARS), lang, ephemeral=True)
         question = self.resolve_follow_up(turn, text)
-        if self.knowledge.store.counts()["passages"] == 0:
+        if not self.knowledge.store.has_passages():
             return Reply("error", t("empty_index", lang), lang)
         visible = self.visible_pilots(turn)
         # why here and not in the worker thread: SQLite reads stay on the event loop's thread, and the

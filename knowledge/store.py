@@ -168,6 +168,7 @@ class Store(Protocol):
     def passages(self) -> list[Passage]: ...
     def vectors(self) -> tuple[np.ndarray, np.ndarray]: ...
     def generation(self) -> int: ...
+    def has_passages(self) -> bool: ...
 
 
 class SQLiteStore:
@@ -339,6 +340,11 @@ class SQLiteStore:
 
     def counts(self) -> dict:
         return {t: self.db[t].count for t in ("documents", "passages", "embeddings")}
+
+    def has_passages(self) -> bool:
+        """Whether anything is indexed yet. Why not counts(): count(*) reads whole tables, ~0.1 s at 10^5
+        passages, and every question asks this on the event loop (50 at once held Slack's acks back 2 s, #8)."""
+        return bool(self.db.execute("select exists(select 1 from passages)").fetchone()[0])
 
     def close(self) -> None:
         self.db.conn.close()
