@@ -108,3 +108,16 @@ def test_a_roster_csv_with_a_field_over_the_csv_limit_is_refused_with_one_line(k
     with pytest.raises(RosterError, match="not readable as CSV") as raised:
         Roster(knowledge.store.db).import_csv(text)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("mention", [{"type": "mention", "text": 5, "mentioned": {"id": "28:husbot"}},
+                                     {"type": "mention", "text": "<at>husbot</at>", "mentioned": "28:husbot"}])
+def test_a_teams_mention_entity_with_wrong_types_is_ignored(mention):
+    from adapters.teams.endpoint import read_activity
+    from adapters.teams.translate import plain_text
+
+    activity = read_activity(json.dumps({
+        "type": "message", "id": "1", "serviceUrl": "http://127.0.0.1:9/", "channelId": "msteams",
+        "from": {"id": "29:1kari"}, "recipient": {"id": "28:husbot"}, "conversation": {"id": "a:1"},
+        "text": "<at>husbot</at> hjelp", "entities": [mention]}).encode())
+    assert plain_text(activity).endswith("hjelp")

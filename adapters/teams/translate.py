@@ -103,7 +103,9 @@ def plain_text(activity: Activity) -> str:
     text = activity.text or ""
     bot_id = activity.recipient.id if activity.recipient else None
     mentions = [e.additional_properties or {} for e in activity.entities or [] if (e.type or "").lower() == "mention"]
-    ours = [m.get("text") for m in mentions if (m.get("mentioned") or {}).get("id") == bot_id and m.get("text")]
+    # why the type checks: a mention entity with a number as text or a string as `mentioned` was a 500 (#8)
+    ours = [m["text"] for m in mentions if isinstance(m.get("mentioned"), dict)
+            and m["mentioned"].get("id") == bot_id and isinstance(m.get("text"), str) and m["text"]]
     # why not TurnContext.remove_recipient_mention: 4.17.1 uses the display name as a regular expression
     for mention in ours:
         text = text.replace(mention, " ")
