@@ -121,3 +121,17 @@ def test_a_teams_mention_entity_with_wrong_types_is_ignored(mention):
         "from": {"id": "29:1kari"}, "recipient": {"id": "28:husbot"}, "conversation": {"id": "a:1"},
         "text": "<at>husbot</at> hjelp", "entities": [mention]}).encode())
     assert plain_text(activity).endswith("hjelp")
+
+
+def test_a_teams_channel_message_with_wrong_typed_mention_or_channel_data_is_read():
+    from adapters.teams.endpoint import read_activity
+    from adapters.teams.translate import channel_of, is_addressed
+
+    activity = read_activity(json.dumps({
+        "type": "message", "id": "1", "serviceUrl": "http://127.0.0.1:9/", "channelId": "msteams",
+        "from": {"id": "29:1kari"}, "recipient": {"id": "28:husbot"},
+        "conversation": {"id": "19:c@thread.tacv2;messageid=1", "conversationType": "channel"},
+        "channelData": {"channel": "19:c"}, "text": "<at>husbot</at> hjelp",
+        "entities": [{"type": "mention", "text": "<at>husbot</at>", "mentioned": "28:husbot"}]}).encode())
+    assert is_addressed(activity) is False
+    assert channel_of(activity) == "19:c@thread.tacv2"

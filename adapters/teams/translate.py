@@ -51,9 +51,10 @@ def conversation_kind(activity: Activity) -> str:
 
 def channel_of(activity: Activity) -> str:
     """The id the roster knows: a Teams channel's id, else the chat's conversation id."""
-    channel = _channel_data(activity).get("channel") or {}
+    channel = _channel_data(activity).get("channel")
     conv_id = (activity.conversation.id if activity.conversation else "") or ""
-    return channel.get("id") or conv_id.split(";")[0]
+    # why the type check: a channel that is not an object was a 500 (#8)
+    return (channel.get("id") if isinstance(channel, dict) else None) or conv_id.split(";")[0]
 
 
 def thread_of(activity: Activity) -> str:
@@ -83,7 +84,7 @@ def is_addressed(activity: Activity) -> bool:
     mentions = [e.additional_properties or {} for e in activity.entities or [] if (e.type or "").lower() == "mention"]
     if not mentions:    # as in plain_text: a leading <at>…</at> without entities is taken to be us
         return bool(LEADING_AT.match(activity.text or ""))
-    return any((m.get("mentioned") or {}).get("id") == bot_id for m in mentions)
+    return any(isinstance(m.get("mentioned"), dict) and m["mentioned"].get("id") == bot_id for m in mentions)
 
 
 def to_turn(activity: Activity, *, text: str | None = None, thread: str | None = None) -> Turn:
