@@ -14,7 +14,7 @@ from slack_support import Husbot, fake, start_husbot  # noqa: F401 (fixture)
 import bot.tokens
 from adapters.server import BOT_KEY
 
-SLACK_TOKEN = "xoxb-SECRET-2f9c7e1ab4"
+SLACK_TOKEN = "fake-slack-bot-token-SECRET-2f9c7e1ab4"   # distinctive, not token-shaped
 SIGNING = "sig-SECRET-8d31c0a7e5"
 TEAMS_PASSWORD = "teams-SECRET-pw-5b6e0f"
 

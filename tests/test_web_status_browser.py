@@ -13,7 +13,7 @@ from bot.status import links
 from bot.tokens import Tokens
 from knowledge import Knowledge, Settings
 from knowledge.embedder import HashingEmbedder
-from test_web_browser import ARGS, CHROMIUM
+from test_web_browser import CHROMIUM, browser  # noqa: F401 (the module-scoped browser fixture)
 
 OSLO = ZoneInfo("Europe/Oslo")
 NOW = datetime(2025, 5, 6, 10, 0, tzinfo=OSLO)
@@ -29,15 +29,7 @@ pytestmark = [
 ]
 
 if CHROMIUM:
-    from playwright.async_api import async_playwright, expect
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser():
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        await b.close()
+    from playwright.async_api import expect
 
 
 @pytest_asyncio.fixture(loop_scope="module")

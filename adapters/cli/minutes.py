@@ -150,7 +150,7 @@ def reindex(ctx):
 
     Example: husbot minutes reindex
     """
-    todo = [r for r in _book(ctx).list("accepted") if not r.get("indexed_at")]
+    todo = _book(ctx).unindexed()
     done = sum(_index(ctx, r) for r in todo)
     console.print(f"Indeksert: {done} av {len(todo)} referat(er)")
 

@@ -235,6 +235,11 @@ class Minutes:
                     "status": "open", "created_at": now})
         return self.get(rec["id"])
 
+    def unindexed(self) -> list[dict]:
+        """Accepted minutes the search does not have yet (the process died between accept and index)."""
+        return [self.get(r[0]) for r in self.db.execute(
+            "select id from minutes where status = 'accepted' and indexed_at is null order by id")]
+
     def mark_indexed(self, minutes_id: int) -> None:
         with self.db.atomic():
             self.db.execute("update minutes set indexed_at=? where id=?", [time.time(), minutes_id])

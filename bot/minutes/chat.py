@@ -255,9 +255,7 @@ class MinutesChat:
     async def reindex_pending(self, now: datetime | None = None) -> int:
         """Make accepted minutes searchable that are not yet (the process died between accept and index)."""
         done = 0
-        for rec in self.book.list("accepted"):
-            if rec.get("indexed_at"):
-                continue
+        for rec in self.book.unindexed():
             try:
                 await asyncio.to_thread(index_minutes, self.bot.knowledge, rec, self.book.messages(rec["id"]))
             except Exception:
