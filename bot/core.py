@@ -46,7 +46,8 @@ class Bot:
         self.interceptors: list[Interceptor] = []
         self.action_handlers: dict[str, ActionHandler] = {}   # button kinds owned by a feature
         self.outbox = Outbox(db)                   # messages husbot sends unasked; surfaces register senders
-        self.schedule = Schedule(knowledge.settings.timezone)   # timed jobs; `husbot serve` runs them
+        # timed jobs; `husbot serve` runs them, one server at a time when several share a database
+        self.schedule = Schedule(knowledge.settings.timezone, lock=knowledge.store.job_lock)
         # why a bound: past it a question would only wait behind the others until its asker gives up (issue #8)
         self.admission = Admission(knowledge.settings.max_questions_in_flight,
                                    knowledge.settings.max_questions_waiting)

@@ -1,7 +1,7 @@
 """Messages husbot sends without being asked (due-date reminders, status prompts and reminders).
 
 Each message has a key that names what it is for ("task_due:12:2025-03-15", "status_prompt:2025-03:Narvik:ola@…").
-A key is claimed in SQLite before the message goes out, so a message is sent at most once even when the server
+A key is claimed in the database before the message goes out, so a message is sent at most once even when the server
 restarts or two jobs race; a send that failed may be tried again, a send that was under way when the process died
 is not (it may have reached the person). Surfaces register a sender per platform; the outbox picks one per person.
 """
@@ -57,14 +57,18 @@ class Outbox:
         return list(self.db["outbox"].rows_where(where, args, order_by="created_at"))
 
     def _claim(self, key: str, kind: str, platform: str, recipient: Recipient, reply: Reply) -> bool:
+        """Take the key for this process. Why two conditional statements and not read-then-write: two servers on
+        one database may claim at the same moment, and only the row count of a write tells which one won."""
+        row = [key, kind, platform, recipient.label(), reply.text, "sending", "", time.time()]
         with self.db.atomic():
-            status = self.status(key)
-            if status is not None and status not in ("failed", "undeliverable"):
-                return False
-            self.db["outbox"].upsert({"key": key, "kind": kind, "platform": platform, "recipient": recipient.label(),
-                                      "text": reply.text, "status": "sending", "error": "",
-                                      "created_at": time.time(), "sent_at": None}, pk="key")
-        return True
+            cur = self.db.execute("insert or ignore into outbox(key, kind, platform, recipient, text, status, error, "
+                                  "created_at) values (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            if cur.rowcount == 1:
+                return True
+            cur = self.db.execute("update outbox set kind = ?, platform = ?, recipient = ?, text = ?, status = ?, "
+                                  "error = ?, created_at = ?, sent_at = null "
+                                  "where key = ? and status in ('failed', 'undeliverable')", [*row[1:], key])
+            return cur.rowcount == 1
 
     def _finish(self, key: str, status: str, error: str = "") -> None:
         with self.db.atomic():

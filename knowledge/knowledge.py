@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,7 @@ from .lexical import FORMAT as LEXICAL_FORMAT
 from .lexical import LexicalIndex
 from .retrieval import Filters, Hit, Retriever
 from .settings import Settings
-from .store import Document, Passage, SQLiteStore
+from .store import Document, Passage, open_store
 from .textnorm import detect_language, tidy
 
 log = logging.getLogger("husbot.knowledge")
@@ -36,11 +37,14 @@ class Knowledge:
         name, dim = (embedder.name, embedder.dim) if embedder else _spec_identity(self.settings.embedder)
         self._lock = datafolder.hold(self.home)   # shared: only `husbot restore` waits for it
         try:
-            self.store = SQLiteStore(self.home, model=name, dim=dim)
+            self.store = open_store(self.home, self.settings.database_url, model=name, dim=dim)
         except BaseException:
             self._lock.close()
             raise
         self._retriever: Retriever | None = None
+        self._retriever_generation: int | None = None
+        self._checked_at = 0.0
+        self._reload = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:
@@ -121,12 +125,29 @@ class Knowledge:
     # -- reading ---------------------------------------------------------------------------------------------
     @property
     def retriever(self) -> Retriever:
-        if self._retriever is None:
-            self._retriever = self._load_retriever()
-        return self._retriever
+        """The search indexes of the store's current generation. Passages written elsewhere (another server on the
+        same database, `husbot index` in another process) are noticed within `refresh_seconds`; the question that
+        notices rebuilds, questions meanwhile keep the indexes they had rather than wait."""
+        current = self._retriever
+        if current is None:
+            with self._reload:
+                if self._retriever is None:
+                    self._retriever = self._load_retriever()
+                return self._retriever
+        now = time.monotonic()
+        if now - self._checked_at >= self.settings.refresh_seconds:
+            self._checked_at = now
+            if self.store.generation() != self._retriever_generation and self._reload.acquire(blocking=False):
+                try:
+                    log.info("passages changed in the database; reloading the search indexes")
+                    self._retriever = current = self._load_retriever()
+                finally:
+                    self._reload.release()
+        return current
 
     def _load_retriever(self) -> Retriever:
         gen = self.store.generation()
+        self._retriever_generation, self._checked_at = gen, time.monotonic()
         passages = self.store.passages()
         state_path = self.home / datafolder.STATE
         faiss_path, lex_path = self.home / "passages.faiss", self.home / "lexical.npz"

@@ -1,9 +1,12 @@
-"""The embedded store: SQLite (via sqlite-utils) is the source of truth, FAISS a rebuildable vector index beside it.
+"""The store: SQL is the source of truth (SQLite via sqlite-utils by default, PostgreSQL for several servers), FAISS
+a rebuildable vector index beside it in the data folder.
 
-Everything outside this module talks to `Store`, so a server database can replace SQLite later.
+Everything outside this module talks to a store (`open_store`), whose `db` speaks the sqlite-utils subset that
+knowledge/postgres.py also offers, so both backends run the same migrations and queries.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -17,6 +20,14 @@ import numpy as np
 import sqlite_utils
 
 from .errors import IncompatibleStore
+
+# what a unique or foreign key refusal raises, on either backend (callers retry or report it)
+IntegrityError: tuple = (sqlite3.IntegrityError,)
+try:
+    import psycopg as _psycopg
+    IntegrityError += (_psycopg.IntegrityError,)
+except ImportError:  # pragma: no cover - psycopg is a dependency; guarded for slim installs
+    pass
 
 SCHEMA_VERSION = 1
 
@@ -159,7 +170,8 @@ MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8]
 
 
 class Store(Protocol):
-    """The small interface the rest of husbot uses; `SQLiteStore` is the embedded implementation."""
+    """The small interface the rest of husbot uses; `SQLiteStore` is the embedded implementation, `PostgresStore`
+    the server one (both `SQLStore`)."""
 
     def replace_document(self, doc: Document, passages: list[Passage], vectors: np.ndarray) -> int: ...
     def delete_document(self, path: str) -> None: ...
@@ -171,33 +183,39 @@ class Store(Protocol):
     def has_passages(self) -> bool: ...
 
 
-class SQLiteStore:
-    def __init__(self, home: Path, model: str | None = None, dim: int | None = None):
-        self.home = Path(home)
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.path = self.home / "husbot.db"
-        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
-        if model is not None:
-            self.check_model(model, dim)
+class SQLStore:
+    """What both backends share: every query below is portable SQL on the sqlite-utils subset."""
+
+    backend = "sqlite"
+    db: sqlite_utils.Database
+    path: Path | str
 
     # -- schema ---------------------------------------------------------------------------------------
     def _migrate(self) -> None:
-        version = 0
-        if "meta" in self.db.table_names():
-            row = self.db.execute("select value from meta where key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-        if version > len(MIGRATIONS):
-            raise IncompatibleStore(
-                f"{self.path}: schema version {version} is newer than this husbot understands ({len(MIGRATIONS)}); "
-                "upgrade husbot or choose another HUSBOT_HOME")
         with self.db.atomic():
+            self._serialise_migrations()
+            version = self.schema_version()
+            if version > len(MIGRATIONS):
+                raise IncompatibleStore(
+                    f"{self.path}: schema version {version} is newer than this husbot understands ({len(MIGRATIONS)}); "
+                    "upgrade husbot or choose another data folder or database")
             for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(self.db)
                 self.db["meta"].upsert({"key": "schema_version", "value": str(number)}, pk="key")
+
+    def _serialise_migrations(self) -> None:
+        """Two servers starting at once must not both migrate (SQLite's write lock already sees to it)."""
+
+    def schema_version(self) -> int:
+        if "meta" not in self.db.table_names():
+            return 0
+        row = self.db.execute("select value from meta where key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    @contextlib.contextmanager
+    def job_lock(self, name: str):
+        """Yield whether this process may run the scheduled job `name` now (no other server runs it)."""
+        yield True
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute("select value from meta where key=?", [key]).fetchone()
@@ -285,7 +303,10 @@ class SQLiteStore:
         self.db.execute("delete from documents where id=?", [doc_id])
 
     def _bump(self) -> None:
-        self.set_meta("generation", self.generation() + 1)
+        # why one statement: two servers writing at once must each move the counter (a read-then-write loses one)
+        cur = self.db.execute("update meta set value = cast(cast(value as integer) + 1 as text) where key = 'generation'")
+        if cur.rowcount == 0:
+            self.set_meta("generation", 1)
 
     # -- reads ---------------------------------------------------------------------------------------------
     @staticmethod
@@ -348,6 +369,91 @@ class SQLiteStore:
 
     def close(self) -> None:
         self.db.conn.close()
+
+
+class SQLiteStore(SQLStore):
+    """The embedded default: one SQLite file, `husbot.db`, in the data folder."""
+
+    def __init__(self, home: Path, model: str | None = None, dim: int | None = None):
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.path = self.home / "husbot.db"
+        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+        if model is not None:
+            self.check_model(model, dim)
+
+    @contextlib.contextmanager
+    def job_lock(self, name: str):
+        """A lock file per job in the data folder: servers sharing one SQLite file share its folder too."""
+        import fcntl
+        folder = self.home / "locks"
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"{name}.lock", "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class PostgresStore(SQLStore):
+    """PostgreSQL (HUSBOT_DATABASE_URL=postgresql://…): the database holds everything, embeddings included; the data
+    folder keeps only this server's search caches, rebuilt from the database when its generation moves."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str, home: Path, model: str | None = None, dim: int | None = None):
+        from .postgres import PostgresDatabase, redact
+        self.home = Path(home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.path = redact(url)
+        self.db = PostgresDatabase(url)
+        try:
+            self._migrate()
+            if model is not None:
+                self.check_model(model, dim)
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _serialise_migrations(self) -> None:
+        self.db.execute("select pg_advisory_xact_lock(hashtext('husbot:migrate'))")
+
+    @contextlib.contextmanager
+    def job_lock(self, name: str):
+        with self.db.advisory_lock(f"husbot:job:{name}") as got:
+            yield got
+
+    def shared_secret(self, name: str) -> bytes:
+        """A random key made once for the whole deployment, so every server signs and checks alike."""
+        import secrets
+        self.db.execute("insert or ignore into meta(key, value) values (?, ?)", [f"secret:{name}", secrets.token_hex(32)])
+        return bytes.fromhex(self.get_meta(f"secret:{name}"))
+
+
+def open_store(home: Path, database_url: str = "", model: str | None = None, dim: int | None = None) -> SQLStore:
+    """The store the settings name: PostgreSQL for a postgresql:// URL, else SQLite in `home` (or a sqlite:/// path)."""
+    from .postgres import is_postgres_url
+    if is_postgres_url(database_url):
+        return PostgresStore(database_url, home, model, dim)
+    if database_url and database_url.startswith("sqlite:///"):
+        path = Path(database_url[len("sqlite:///"):])
+        if path.name == "husbot.db" or path.suffix == ".db":
+            path = path.parent
+        return SQLiteStore(path, model, dim)
+    if database_url:
+        raise IncompatibleStore(f"HUSBOT_DATABASE_URL must start with postgresql:// or sqlite:///, not "
+                                f"{database_url.split(':', 1)[0]}:")
+    return SQLiteStore(home, model, dim)
 
 
 def atomic_write(path: Path, writer) -> None:

@@ -6,12 +6,12 @@ loses nothing.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from datetime import date, datetime, timezone
 
 from knowledge import HusbotError
 from knowledge.pilots import pilots_in
+from knowledge.store import IntegrityError
 from knowledge.textnorm import fold
 
 from ..extraction import ActionItem, extract, parse_due, summary
@@ -130,7 +130,7 @@ class Minutes:
                 mid = self._insert(conversation=conversation, status="capturing", type=type, title=title,
                                    day=day or date.today().isoformat(), pilots=pilots or [], participants=[],
                                    source="capture", by=by, lang=lang)
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             raise MinutesError("minutes_already_open", id=self.open_capture(conversation)["id"]) from None
         return self.get(mid)
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from datetime import date, datetime
+
+from knowledge.store import IntegrityError
 
 from .calendar import RoundDates, parse_month, previous_month
 
@@ -28,10 +29,11 @@ class StatusBook:
         with self.db.atomic():
             existing = self.round(dates.month)
             if existing is None:
+                # why ignore: two servers opening the round at the same moment; the second keeps the first's row
                 self.db["status_rounds"].insert({
                     "month": dates.month, "opens_at": dates.opens_at.isoformat(), "deadline": dates.deadline.isoformat(),
                     "reminders": json.dumps([d.isoformat() for d in dates.reminders]), "source": source,
-                    "started_by": by, "created_at": time.time(), "prompted_at": None})
+                    "started_by": by, "created_at": time.time(), "prompted_at": None}, ignore=True)
             elif replace_deadline:
                 self.db.execute("update status_rounds set deadline = ?, reminders = ? where month = ?",
                                 [dates.deadline.isoformat(), json.dumps([d.isoformat() for d in dates.reminders]),
@@ -59,7 +61,7 @@ class StatusBook:
                         "submitted_at": at.timestamp(), "deadline": deadline.isoformat() if deadline else "",
                         "late": int(late), "indexed_at": None}).last_pk
                 return self.answer_by_id(rid)
-            except sqlite3.IntegrityError:   # another writer took this version number first: take the next
+            except IntegrityError:   # another writer took this version number first: take the next
                 continue
         raise RuntimeError(f"could not store a status answer for {pilot} {month}")
 
