@@ -152,6 +152,14 @@ class PostgresDatabase:
             self._pks[table] = pk
         return self._pks[table]
 
+    def copy_rows(self, table: str, columns: list[str], rows) -> None:
+        """Bulk insert through COPY (`husbot db copy`): ~10x faster than one insert per row."""
+        with self._lock:
+            with self.conn.cursor() as cur:
+                with cur.copy(f"copy {_q(table)} ({', '.join(_q(c) for c in columns)}) from stdin") as copy:
+                    for row in rows:
+                        copy.write_row([_param(v) for v in row])
+
     def close(self) -> None:
         self.conn.close()
 

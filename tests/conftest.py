@@ -7,6 +7,7 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+import itertools  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -34,10 +35,61 @@ def corpus_home(tmp_path_factory) -> Knowledge:
     k.close()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backends(*names): run the test on each of these store backends "
+                                       "('sqlite', 'postgresql'); unmarked tests run on sqlite only")
+
+
+def pytest_generate_tests(metafunc):
+    """A module or test marked `backends("sqlite", "postgresql")` runs once per backend (issue 9: one store suite)."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", marker.args, indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    """Settings for a fresh data folder; the environment of whoever runs the tests is not consulted."""
-    return Settings.load(environ={}, home=str(tmp_path / "home"))
+def backend(request) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL server for the whole session, started on first use (adapters/cli/pgtemp.py)."""
+    from adapters.cli.pgtemp import PostgresUnavailable, TempPostgres
+    try:
+        server = TempPostgres().start()
+    except PostgresUnavailable as e:
+        pytest.skip(f"PostgreSQL backend not tested: {e}")
+    from knowledge.store import PostgresStore
+    # a migrated template: each test's database is a copy of it, which is faster than migrating each one
+    PostgresStore(server.create_database("husbot_template"), Path(server.dir) / "template-home").close()
+    yield server
+    server.stop()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def database_url(backend, request) -> str:
+    """Empty for SQLite (the data folder); for PostgreSQL a fresh database of its own, dropped afterwards."""
+    if backend == "sqlite":
+        yield ""
+        return
+    server = request.getfixturevalue("pg_server")
+    import psycopg
+    name = f"t{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(f'create database "{name}" template husbot_template')
+    yield server.url(name)
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    """Settings for a fresh data folder (and database); the environment of whoever runs the tests is not consulted."""
+    return Settings.load(environ={}, home=str(tmp_path / "home"), database_url=database_url)
 
 
 @pytest.fixture

@@ -8,6 +8,9 @@ from indexer import index_paths
 from knowledge import Knowledge, Settings
 from support import write_corpus, write_manifest
 
+# why both: the store suite runs on SQLite and on PostgreSQL alike (issue 9)
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 PRIVATE_NOTE = ("Internt notat for Narvik. Budsjettreserven for Sentrumsgården er satt til 4,2 millioner kroner "
                 "under kodenavnet Polarlys. Reserven skal bare brukes etter vedtak i styringsgruppen i Narvik, og "
                 "prosjektleder rapporterer forbruket til styringsgruppen hver måned. Notatet er ikke til deling med "
@@ -15,9 +18,10 @@ PRIVATE_NOTE = ("Internt notat for Narvik. Budsjettreserven for Sentrumsgården 
 
 
 @pytest.fixture
-def bot(tmp_path, embedder) -> Bot:
+def bot(tmp_path, embedder, database_url) -> Bot:
     # why the low threshold: confidence is calibrated for e5 similarities, not for the fake embedder's
-    knowledge = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01),
+    knowledge = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01,
+                                        database_url=database_url),
                           embedder=embedder)
     folder = write_corpus(tmp_path / "corpus")
     (folder / "narvik-internt-notat.txt").write_text(PRIVATE_NOTE, encoding="utf-8")

@@ -1,10 +1,16 @@
 """Indexing: each format is read into cited passages, metadata and pilots are recorded, re-runs are incremental."""
 from __future__ import annotations
 
+import pytest
+
 from indexer import index_paths
 from knowledge import Filters
 from support import (ADVICE, INTRO, NARVIK_REPORT, ORKLAND_REPORT, RESULTS, SHARED_PARAGRAPH, STAD_REPORT,
                      assert_store_consistent, passages_of, write_docx, write_manifest, write_pdf)
+
+# why both: the store suite runs on SQLite and on PostgreSQL alike (issue 9)
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 
 def _top(k, question, n=3):
     return k.search(question, n)

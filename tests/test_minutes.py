@@ -17,14 +17,18 @@ from indexer import index_paths
 from knowledge import Knowledge, Settings
 from support import REPO, write_corpus
 
+# why both: the store suite runs on SQLite and on PostgreSQL alike (issue 9)
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 LABELS = REPO / "eval" / "minutes_labelled.jsonl"
 MEETING = date(2024, 3, 5)      # a Tuesday
 
 
 @pytest.fixture
-def bot(tmp_path, embedder) -> Bot:
+def bot(tmp_path, embedder, database_url) -> Bot:
     # why the low threshold: confidence is calibrated for e5 similarities, not for the fake embedder's
-    knowledge = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01),
+    knowledge = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01,
+                                        database_url=database_url),
                           embedder=embedder)
     assert index_paths(knowledge, [write_corpus(tmp_path / "corpus")]).errors == []
     b = Bot(knowledge)

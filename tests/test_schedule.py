@@ -16,12 +16,16 @@ from indexer import index_paths
 from knowledge import Knowledge, Settings
 from support import write_corpus
 
+# why both: the store suite runs on SQLite and on PostgreSQL alike (issue 9)
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 OSLO = ZoneInfo("Europe/Oslo")
 
 
 @pytest.fixture
-def knowledge(tmp_path, embedder):
-    k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01), embedder=embedder)
+def knowledge(tmp_path, embedder, database_url):
+    k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01,
+                                        database_url=database_url), embedder=embedder)
     assert index_paths(k, [write_corpus(tmp_path / "corpus")]).errors == []
     yield k
     k.close()

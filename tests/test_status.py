@@ -17,6 +17,9 @@ from indexer import index_paths
 from knowledge import Knowledge, Settings
 from support import write_corpus
 
+# why both: the store suite runs on SQLite and on PostgreSQL alike (issue 9)
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 OSLO = ZoneInfo("Europe/Oslo")
 PEOPLE = """pilot,name,role,email,slack_user_id,teams_aad_id
 Narvik,Nora Leder,leader,nora@narvik.no,UNARVIK,
@@ -52,9 +55,10 @@ def make_bot(knowledge) -> tuple[Bot, FakeSender]:
 
 
 @pytest.fixture
-def home(tmp_path, embedder) -> Knowledge:
+def home(tmp_path, embedder, database_url) -> Knowledge:
     # why the low threshold: confidence is calibrated for e5 similarities, not for the fake embedder's
-    k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01), embedder=embedder)
+    k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01,
+                                        database_url=database_url), embedder=embedder)
     assert index_paths(k, [write_corpus(tmp_path / "corpus")]).errors == []
     yield k
     k.close()
@@ -328,13 +332,14 @@ async def test_export_has_one_row_per_pilot_month_and_field_as_csv_and_xlsx(bot,
 
 
 # -- fields configuration -----------------------------------------------------------------------------------------
-def test_the_field_list_comes_from_a_toml_file_and_a_bad_file_is_reported(tmp_path, embedder):
+def test_the_field_list_comes_from_a_toml_file_and_a_bad_file_is_reported(tmp_path, embedder, database_url):
     assert [f.key for f in load_fields()][:3] == ["status", "aktiviteter", "arbeidsmoter"]
     good = tmp_path / "fields.toml"
     good.write_text('[[field]]\nkey = "fremdrift"\nlabel = "Fremdrift"\nrequired = true\n\n'
                     '[[field]]\nkey = "kroner"\nlabel = { nb = "Kroner", en = "NOK" }\nkind = "number"\n',
                     encoding="utf-8")
-    k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "h"), status_fields_file=str(good)), embedder=embedder)
+    k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "h"), status_fields_file=str(good),
+                                database_url=database_url), embedder=embedder)
     b = Bot(k)
     assert [f.key for f in b.status.round.fields] == ["fremdrift", "kroner"]
     assert b.status.round.fields[1].text("label", "en") == "NOK"
