@@ -25,7 +25,7 @@ OSLO = ZoneInfo("Europe/Oslo")
 @pytest.fixture
 def knowledge(tmp_path, embedder, database_url):
     k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01,
-                                        database_url=database_url), embedder=embedder)
+                                database_url=database_url), embedder=embedder)
     assert index_paths(k, [write_corpus(tmp_path / "corpus")]).errors == []
     yield k
     k.close()

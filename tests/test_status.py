@@ -58,7 +58,7 @@ def make_bot(knowledge) -> tuple[Bot, FakeSender]:
 def home(tmp_path, embedder, database_url) -> Knowledge:
     # why the low threshold: confidence is calibrated for e5 similarities, not for the fake embedder's
     k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), min_confidence=0.01,
-                                        database_url=database_url), embedder=embedder)
+                                database_url=database_url), embedder=embedder)
     assert index_paths(k, [write_corpus(tmp_path / "corpus")]).errors == []
     yield k
     k.close()

@@ -109,7 +109,7 @@ class StatusWeb:
     @property
     def secret(self) -> bytes:
         if self._secret is None:
-            self._secret = links.key(self.settings.home)
+            self._secret = links.key(self.settings.home, self.round.bot.knowledge.store)
         return self._secret
 
     def _token_alive(self, token_id: int) -> bool:

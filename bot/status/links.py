@@ -2,7 +2,8 @@
 
 A link's token is `payload.signature`: the payload (pilot, month, the person's roster id and e-mail, expiry) as
 base64url JSON, signed with HMAC-SHA256. The key is random, made once and kept in the data folder
-(`status-links.key`, readable only by its owner), so a link cannot be forged and no token is stored anywhere.
+(`status-links.key`, readable only by its owner), so a link cannot be forged and no token is stored anywhere. On
+PostgreSQL the key lives in the database instead, so a link made by one server opens on every server.
 """
 from __future__ import annotations
 
@@ -44,8 +45,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def key(home: str | Path) -> bytes:
-    """The data folder's signing key, made on first use (an existing one is never replaced)."""
+def key(home: str | Path, store=None) -> bytes:
+    """The signing key, made on first use (an existing one is never replaced): the deployment's, shared through the
+    database, when `store` is one several servers share; else the data folder's."""
+    if store is not None and hasattr(store, "shared_secret"):
+        return store.shared_secret(KEY_FILE)
     path = Path(home) / KEY_FILE
     try:
         return bytes.fromhex(path.read_text().strip())
@@ -96,11 +100,11 @@ def expiry(deadline: str | date, tz: str) -> float:
     return datetime.combine(day + timedelta(days=DAYS_AFTER_DEADLINE + 1), time(0), ZoneInfo(tz)).timestamp()
 
 
-def form_url(settings, pilot: str, month: str, deadline: str | date, person: dict) -> str | None:
+def form_url(settings, pilot: str, month: str, deadline: str | date, person: dict, store=None) -> str | None:
     """The person's link to the web form for `pilot` and `month`; None when `public_url` is not set."""
     base = (settings.public_url or "").rstrip("/")
     if not base or not person.get("id"):
         return None
-    token = make_token(key(settings.home), pilot, month, person["id"], person.get("email") or "",
+    token = make_token(key(settings.home, store), pilot, month, person["id"], person.get("email") or "",
                        expiry(deadline, settings.timezone))
     return f"{base}{FORM_PATH}?t={quote(token)}"

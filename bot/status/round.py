@@ -121,7 +121,8 @@ class StatusRound:
                  deadline=deadline, code=month)
         # the person's own signed link to the web form, when the server has a public address (settings.public_url)
         data = {"pilot": pilot, "month": month, "deadline": deadline, "reminder": reminder}
-        url = links.form_url(self.settings, pilot, month, deadline, person) if person else None
+        url = (links.form_url(self.settings, pilot, month, deadline, person, self.bot.knowledge.store)
+               if person else None)
         if url:
             text += " " + links.LINK_TEXT.get(lang, links.LINK_TEXT["nb"]).format(url=url)
             data["form_url"] = url
