@@ -102,13 +102,30 @@ class PostgresDatabase:
             raise DatabaseUnavailable("HUSBOT_DATABASE_URL names PostgreSQL, but psycopg is not installed "
                                       "(pip install 'psycopg[binary]')")
         self.url = url
-        try:
-            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
-        except psycopg.Error as e:
-            raise DatabaseUnavailable(f"could not connect to PostgreSQL at {redact(url)}: "
-                                      f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
+        self.connect_timeout = connect_timeout
+        self.conn = self._connect()
         self._lock = threading.RLock()
+        self._depth = 0       # open atomic() blocks
         self._pks: dict[str, list[str]] = {}
+
+    def _connect(self):
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout)
+        except psycopg.Error as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise DatabaseUnavailable(f"could not connect to PostgreSQL at {redact(self.url)}: {first}") from None
+
+    def _run(self, sql: str, params: list):
+        """One statement under the lock. A connection lost between transactions (the database restarted, a
+        failover) is opened again once; inside a transaction the error stands, since its earlier writes are gone."""
+        with self._lock:
+            try:
+                return self.conn.execute(sql, params)
+            except psycopg.OperationalError:
+                if not self.conn.closed or self._depth:
+                    raise
+            self.conn = self._connect()
+            return self.conn.execute(sql, params)
 
     # -- the sqlite-utils surface ------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> "PostgresTable":
@@ -117,12 +134,11 @@ class PostgresDatabase:
     def execute(self, sql: str, params=None):
         """Run one statement; the rows are fetched into memory (psycopg's client-side cursor), so the caller may
         read them after the lock is released."""
-        with self._lock:
-            return self.conn.execute(translate(sql), _params(params))
+        return self._run(translate(sql), _params(params))
 
     def query(self, sql: str, params=None):
         with self._lock:
-            cur = self.conn.execute(translate(sql), _params(params))
+            cur = self._run(translate(sql), _params(params))
             names = [d.name for d in cur.description or []]
             rows = cur.fetchall()
         for row in rows:
@@ -132,8 +148,14 @@ class PostgresDatabase:
     def atomic(self):
         """A transaction; nested blocks are savepoints (psycopg's own nesting), as in sqlite-utils."""
         with self._lock:
-            with self.conn.transaction():
-                yield self
+            if not self._depth and self.conn.closed:
+                self.conn = self._connect()
+            self._depth += 1
+            try:
+                with self.conn.transaction():
+                    yield self
+            finally:
+                self._depth -= 1
 
     def table_names(self) -> list[str]:
         return [r[0] for r in self.execute(
@@ -243,7 +265,7 @@ class PostgresTable:
                f"values ({', '.join(['%s'] * len(cols))})" + (" on conflict do nothing" if ignore else "")
                + f" returning {', '.join(_q(k) for k in keys)}")
         with self.db._lock:
-            row = self.db.conn.execute(sql, _params(record.values())).fetchone()
+            row = self.db._run(sql, _params(record.values())).fetchone()
         self.last_pk = None if row is None else (row[0] if len(row) == 1 else tuple(row))
         return self
 
@@ -254,8 +276,7 @@ class PostgresTable:
         action = (f"do update set {', '.join(f'{_q(c)} = excluded.{_q(c)}' for c in rest)}" if rest else "do nothing")
         sql = (f"insert into {_q(self.name)} ({', '.join(_q(c) for c in cols)}) "
                f"values ({', '.join(['%s'] * len(cols))}) on conflict ({', '.join(_q(k) for k in keys)}) {action}")
-        with self.db._lock:
-            self.db.conn.execute(sql, _params(record.values()))
+        self.db._run(sql, _params(record.values()))
         self.last_pk = record[keys[0]] if len(keys) == 1 else tuple(record[k] for k in keys)
         return self
 
@@ -281,7 +302,7 @@ class PostgresTable:
     def get(self, pk_values) -> dict:
         where, args = self._where_pk(pk_values)
         with self.db._lock:
-            cur = self.db.conn.execute(f"select * from {_q(self.name)} where {where}", args)
+            cur = self.db._run(f"select * from {_q(self.name)} where {where}", args)
             row = cur.fetchone()
             names = [d.name for d in cur.description or []]
         if row is None:
@@ -295,9 +316,7 @@ class PostgresTable:
             self.get(pk_values)
             return self
         sets = ", ".join(f"{_q(c)} = %s" for c in updates)
-        with self.db._lock:
-            cur = self.db.conn.execute(f"update {_q(self.name)} set {sets} where {where}",
-                                       _params(updates.values()) + args)
+        cur = self.db._run(f"update {_q(self.name)} set {sets} where {where}", _params(updates.values()) + args)
         if cur.rowcount == 0:
             raise NotFoundError(f"{self.name}: no row {pk_values!r}")
         return self

@@ -1,0 +1,92 @@
+"""What only the PostgreSQL store has to get right: the SQL it translates, migrations run by two servers starting at
+once, a lost connection, and clear errors for a database that is not there (issue 9)."""
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from knowledge import Knowledge, Settings
+from knowledge.embedder import HashingEmbedder
+from knowledge.errors import IncompatibleStore
+from knowledge.postgres import DatabaseUnavailable, redact, translate
+from knowledge.store import MIGRATIONS, PostgresStore, open_store
+
+pytestmark = pytest.mark.backends("postgresql")
+
+
+def test_placeholders_become_psycopg_ones_but_not_inside_string_literals():
+    assert translate("select * from t where a = ? and b = 'what?' and c like 'x%'") == \
+        "select * from t where a = %s and b = 'what?' and c like 'x%%'"
+    assert translate("insert or ignore into t(a) values (?)") == "insert into t(a) values (%s) on conflict do nothing"
+
+
+def test_a_url_with_a_password_is_shown_without_it():
+    assert redact("postgresql://husbot:hemmelig@db.example.no:5432/husbot") == \
+        "postgresql://husbot:***@db.example.no:5432/husbot"
+    assert redact("postgresql://husbot@db/husbot") == "postgresql://husbot@db/husbot"
+
+
+def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path, pg_server):
+    url = f"postgresql://husbot:hemmelig@127.0.0.1:{pg_server.port + 1 if pg_server.port < 65535 else 1}/husbot"
+    with pytest.raises(DatabaseUnavailable) as e:
+        Knowledge(Settings.load(environ={}, home=str(tmp_path), database_url=url), embedder=HashingEmbedder())
+    assert "could not connect to PostgreSQL at postgresql://husbot:***@127.0.0.1" in str(e.value)
+    assert "hemmelig" not in str(e.value)
+
+
+def test_a_database_url_of_another_kind_is_refused(tmp_path):
+    with pytest.raises(IncompatibleStore, match="must start with postgresql:// or sqlite:///"):
+        open_store(tmp_path, "mysql://husbot@db/husbot")
+
+
+def test_two_servers_starting_at_once_migrate_an_empty_database_once(tmp_path, pg_server):
+    url = pg_server.create_database("fresh_for_migration")
+    stores, errors = [], []
+
+    def start(n):
+        try:
+            stores.append(PostgresStore(url, tmp_path / f"s{n}"))
+        except Exception as e:  # the test reports it below
+            errors.append(e)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert {s.schema_version() for s in stores} == {len(MIGRATIONS)}
+    for s in stores:
+        s.close()
+
+
+def test_a_schema_newer_than_this_husbot_is_refused(tmp_path, database_url):
+    store = open_store(tmp_path, database_url)
+    store.set_meta("schema_version", len(MIGRATIONS) + 1)
+    store.close()
+    with pytest.raises(IncompatibleStore, match="newer than this husbot understands"):
+        open_store(tmp_path, database_url)
+
+
+def test_a_connection_lost_between_transactions_is_opened_again(knowledge, pg_server):
+    store = knowledge.store
+    pid = store.db.execute("select pg_backend_pid()").fetchone()[0]
+    with psycopg.connect(pg_server.url(), autocommit=True) as admin:
+        admin.execute("select pg_terminate_backend(%s)", [pid])
+    assert store.db.execute("select pg_backend_pid()").fetchone()[0] != pid
+    store.set_meta("still", "here")
+    assert store.get_meta("still") == "here"
+
+
+def test_a_connection_lost_inside_a_transaction_fails_that_transaction_and_writes_nothing(knowledge, pg_server):
+    store = knowledge.store
+    pid = store.db.execute("select pg_backend_pid()").fetchone()[0]
+    with pytest.raises(psycopg.OperationalError):
+        with store.db.atomic():
+            store.set_meta("half", "written")
+            with psycopg.connect(pg_server.url(), autocommit=True) as admin:
+                admin.execute("select pg_terminate_backend(%s)", [pid])
+            store.set_meta("other", "half")
+    assert store.get_meta("half") is None and store.get_meta("other") is None
