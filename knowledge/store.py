@@ -165,8 +165,14 @@ def _m8(db: sqlite_utils.Database) -> None:
     db["api_tokens"].create_index(["sha256"], unique=True, if_not_exists=True)
 
 
+def _m9(db: sqlite_utils.Database) -> None:
+    """Signed-in web dashboard sessions (bot/sessions.py), shared by every server on one database (issue 9)."""
+    db["web_sessions"].create({"digest": str, "token_id": int, "role": str, "name": str, "csrf": str,
+                               "expires": float}, pk="digest", if_not_exists=True)
+
+
 # Numbered migrations; other parts of husbot add their tables by appending here (owned by knowledge/).
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9]
 
 
 class Store(Protocol):

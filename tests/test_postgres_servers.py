@@ -210,3 +210,18 @@ async def test_while_one_server_runs_a_job_the_other_skips_it(servers, fake):
     await asyncio.sleep(0.2)
     assert fake.called("chat.postMessage") == []
     assert (await b.bot.schedule.run("status_round", OPENING))["sent"] == 3
+
+
+async def test_an_evaluator_signed_in_on_one_server_stays_signed_in_on_the_other(servers):
+    """The dashboard's sessions live in the database: a load balancer may send the next request anywhere."""
+    from bot.tokens import Tokens
+    a, b = servers
+    _, token = Tokens(a.knowledge.store.db).create("evaluator", "Eva")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        async with s.post(a.server.make_url("/status/login"), data={"token": token},
+                          headers={"Origin": str(a.server.make_url("")).rstrip("/")}, allow_redirects=False) as r:
+            assert r.status in (302, 303), await r.text()
+            cookie = r.cookies["husbot_status"].value
+        async with s.get(b.server.make_url("/status"), cookies={"husbot_status": cookie}) as r:
+            page = await r.text()
+            assert r.status == 200 and "Eva" in page and 'name="token"' not in page

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import secrets
 import tempfile
-import time
 from pathlib import Path
 
 from aiohttp import web
@@ -22,6 +20,7 @@ from bot.status import StatusError, export_rows, month_label, parse_month, to_cs
 from bot.status import links
 from bot.status.calendar import month_of, months_between, previous_month
 from bot.status.round import pilot_name
+from bot.sessions import Sessions
 from bot.tokens import Tokens
 from knowledge.pilots import PILOTS
 
@@ -55,33 +54,6 @@ def secure(request: web.Request) -> bool:
     return request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
 
 
-class Sessions:
-    """Signed-in evaluators, in memory: a random cookie value → the token's id and role (a restart signs out)."""
-
-    def __init__(self):
-        self._by_digest: dict[str, dict] = {}
-
-    @staticmethod
-    def _digest(sid: str) -> str:
-        return hashlib.sha256(sid.encode("utf-8")).hexdigest()
-
-    def start(self, who: dict) -> str:
-        now = time.time()
-        self._by_digest = {k: s for k, s in self._by_digest.items() if s["expires"] > now}
-        sid = secrets.token_urlsafe(32)
-        self._by_digest[self._digest(sid)] = {"token_id": who["id"], "role": who["role"], "name": who["name"],
-                                              "csrf": secrets.token_urlsafe(24), "expires": now + SESSION_SECONDS}
-        return sid
-
-    def get(self, sid: str | None) -> dict | None:
-        session = self._by_digest.get(self._digest(sid)) if sid else None
-        return session if session and session["expires"] > time.time() else None
-
-    def end(self, sid: str | None) -> None:
-        if sid:
-            self._by_digest.pop(self._digest(sid), None)
-
-
 def signed_in(handler):
     """Only evaluators and admins with a live session (and a token not revoked since) get past; others see the login."""
     @functools.wraps(handler)
@@ -102,7 +74,7 @@ class StatusWeb:
         self.round = bot.status.round
         self.settings = bot.knowledge.settings
         self.tokens = Tokens(bot.knowledge.store.db)
-        self.sessions = Sessions()
+        self.sessions = Sessions(bot.knowledge.store.db, SESSION_SECONDS)
         self.limiter = LoginLimiter()
         self._secret: bytes | None = None
 
