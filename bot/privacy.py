@@ -160,26 +160,30 @@ class Privacy:
             for r in found["action_items"]:
                 self.db.execute("update action_items set owner = ? where id = ?", [pseudonym, r["id"]])
                 minutes_ids.add(r["minutes_id"])
-            for row in list(self.db.query("select rowid as rid, minutes_id, content from minutes_versions")):
+            for row in list(self.db.query("select minutes_id, version, content from minutes_versions")):
                 content = json.loads(row["content"] or "{}")
                 hit = False
                 for a in content.get("actions") or []:
                     if isinstance(a, dict) and owner(a.get("owner") or ""):
                         a["owner"], hit = pseudonym, True
                 if hit:
-                    self.db.execute("update minutes_versions set content = ? where rowid = ?",
-                                    [json.dumps(content, ensure_ascii=False), row["rid"]])
+                    self.db.execute("update minutes_versions set content = ? where minutes_id = ? and version = ?",
+                                    [json.dumps(content, ensure_ascii=False), row["minutes_id"], row["version"]])
                     minutes_ids.add(row["minutes_id"])
             pattern = _pattern(names)
             for table, columns in SCRUB.items():
                 changed = 0
-                for row in list(self.db.query(f"select rowid as rid, * from {table}")):
+                # why the primary key and not rowid: PostgreSQL has no rowid (#9); every table here has one
+                keys = _primary_key(self.db, table)
+                where = " and ".join(f"{k} = ?" for k in keys)
+                for row in list(self.db.query(f"select * from {table}")):
                     new = {c: pattern.sub(pseudonym, row[c]) for c in columns
                            if isinstance(row[c], str) and pattern.search(row[c])}
                     if not new:
                         continue
                     sets = ", ".join(f"{c} = ?" for c in new)
-                    self.db.execute(f"update {table} set {sets} where rowid = ?", [*new.values(), row["rid"]])
+                    self.db.execute(f"update {table} set {sets} where {where}",
+                                    [*new.values(), *(row[k] for k in keys)])
                     changed += 1
                     if table in MINUTES_TABLES:
                         minutes_ids.add(row[MINUTES_TABLES[table]])
@@ -217,7 +221,18 @@ class Privacy:
         return {"minutes": done_minutes, "status": done_status}
 
     def compact(self) -> bool:
-        """Rewrite the database file so deleted rows leave no trace in free pages or the WAL; False when busy."""
+        """Rewrite the database file so deleted rows leave no trace in free pages or the WAL; False when busy.
+
+        On PostgreSQL a plain VACUUM of the tables forget touched, outside any transaction (the connection is in
+        autocommit): it frees the dead row versions for reuse without the exclusive lock VACUUM FULL would take on
+        running servers. Old versions may live on in the server's WAL archive and dumps until those rotate out."""
+        if self.knowledge.store.backend == "postgresql":
+            import psycopg
+            try:
+                self.db.execute(f"vacuum {', '.join(sorted(set(SCRUB) | {'people'}))}")
+                return True
+            except psycopg.Error:
+                return False
         try:
             self.db.execute("pragma wal_checkpoint(truncate)")
             self.db.execute("vacuum")
@@ -225,6 +240,17 @@ class Privacy:
             return True
         except sqlite3.OperationalError:
             return False
+
+
+def _primary_key(db, table: str) -> list[str]:
+    """The primary key columns of `table` on either backend (sqlite-utils' `pks`, or PostgresDatabase's)."""
+    if hasattr(db, "primary_key"):
+        keys = db.primary_key(table)
+    else:
+        keys = [k for k in db[table].pks if k != "rowid"]
+    if not keys:
+        raise PrivacyError(f"{table} has no primary key; cannot anonymise its rows one by one")
+    return keys
 
 
 def _pattern(names: set[str]) -> re.Pattern:

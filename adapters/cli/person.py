@@ -72,6 +72,10 @@ def forget(ctx, email, yes):
     if indexed["minutes"] or indexed["status"]:
         click.echo("Indekserte på nytt: " + ", ".join([f"referat {m}" for m in indexed["minutes"]]
                                                      + [f"status {s}" for s in indexed["status"]]) + ".")
-    if not privacy.compact():
+    compacted = privacy.compact()
+    if privacy.knowledge.store.backend == "postgresql":
+        click.echo(f"PostgreSQL: VACUUM {'kjørt' if compacted else 'feilet'}. Slettede rader kan fortsatt ligge i "
+                   "serverens WAL-arkiv og i sikkerhetskopier (pg_dump) til de roterer ut.", err=True)
+    elif not compacted:
         click.echo("Databasefilen ble ikke komprimert fordi den er i bruk; kjør kommandoen igjen når husbot serve "
                    "er stoppet, så forsvinner også slettede rader fra ledig plass i filen.", err=True)
