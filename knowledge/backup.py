@@ -1,5 +1,8 @@
 """Backup and restore of a data folder: the SQLite database, copied with SQLite's online backup API, and its keys.
 
+On PostgreSQL (HUSBOT_DATABASE_URL) both are refused: the database server has its own tools (pg_dump, pg_restore)
+that the operations team already runs, and the data folder then holds only rebuildable caches.
+
 The search caches (FAISS, lexical) are not copied: they are rebuilt from SQLite, so a backup is the database (plus
 the small `*.key` files, e.g. the key that signs status form links, so links sent before still open after a move)
 and is itself a valid HUSBOT_HOME. The backup reads one consistent snapshot while `husbot serve` keeps writing.
@@ -38,9 +41,19 @@ def _copy(src: sqlite3.Connection, dest_path: Path, journal: str) -> None:
     os.replace(tmp, dest_path)
 
 
-def backup(home: str | Path, dest: str | Path) -> CheckReport:
-    """Copy the database of `home` into the new folder `dest` and check the copy; returns the copy's check."""
-    src_path = Path(home) / datafolder.DATABASE
+def _sqlite_only(database_url: str, what: str) -> None:
+    from .postgres import is_postgres_url, redact
+
+    if is_postgres_url(database_url):
+        raise BackupError(f"husbot {what} works on a SQLite data folder, but the database is PostgreSQL "
+                          f"({redact(database_url)}); use pg_dump to back it up and pg_restore to restore it")
+
+
+def backup(home: str | Path, dest: str | Path, database_url: str = "") -> CheckReport:
+    """Copy the database of `home` (or of a sqlite:/// `database_url`) into the new folder `dest` and check the copy;
+    returns the copy's check. Refused on PostgreSQL."""
+    _sqlite_only(database_url, "backup")
+    src_path = datafolder.database_path(home, database_url)
     dest = Path(dest)
     if not src_path.exists():
         raise BackupError(f"{src_path}: no database to back up")
@@ -69,16 +82,18 @@ def _is_empty(home: Path) -> bool:
     return not home.exists() or not [f for f in home.iterdir() if f.name != datafolder.LOCK and not f.match(KEYS)]
 
 
-def restore(src: str | Path, home: str | Path, force: bool = False) -> CheckReport:
+def restore(src: str | Path, home: str | Path, force: bool = False, database_url: str = "") -> CheckReport:
     """Replace the database of `home` by the backup `src` (a backup folder or its husbot.db) and drop the old caches.
 
-    Refuses a folder another husbot process has open, and a non-empty one unless `force`."""
+    Refuses a folder another husbot process has open, a non-empty one unless `force`, and PostgreSQL."""
+    _sqlite_only(database_url, "restore")
     src = Path(src)
     src_path = src / datafolder.DATABASE if src.is_dir() else src
     home = Path(home)
+    old = datafolder.database_path(home, database_url)
     if not src_path.exists():
         raise BackupError(f"{src_path}: no backup here")
-    if src_path.resolve() == (home / datafolder.DATABASE).resolve():
+    if src_path.resolve() == old.resolve():
         raise BackupError("the backup is the database of the folder to restore into")
     found = check(src_path.parent) if src_path.name == datafolder.DATABASE else None
     if found is not None and not found.ok:
@@ -93,7 +108,6 @@ def restore(src: str | Path, home: str | Path, force: bool = False) -> CheckRepo
             if version is None or int(version[0]) > len(MIGRATIONS):
                 raise BackupError(f"{src_path}: not a husbot database this version can read")
             # why checkpoint first: the old database's WAL must not outlive it and be replayed onto the new one
-            old = home / datafolder.DATABASE
             if old.exists():
                 conn = sqlite3.connect(str(old))
                 try:
@@ -101,6 +115,7 @@ def restore(src: str | Path, home: str | Path, force: bool = False) -> CheckRepo
                 finally:
                     conn.close()
             datafolder.remove_caches(home)
+            old.parent.mkdir(parents=True, exist_ok=True)
             _copy(source, old, "wal")
             for suffix in ("-wal", "-shm"):
                 Path(str(old) + suffix).unlink(missing_ok=True)
@@ -109,4 +124,4 @@ def restore(src: str | Path, home: str | Path, force: bool = False) -> CheckRepo
             source.close()
     finally:
         lock.close()
-    return check(home)
+    return check(home, database_url)

@@ -26,6 +26,17 @@ except ImportError:  # pragma: no cover - not on Windows; the lock is then advis
     fcntl = None
 
 
+def database_path(home: Path, database_url: str = "") -> Path:
+    """The SQLite file the settings name: `husbot.db` in the data folder, or in the folder of a sqlite:/// URL
+    (a URL ending in a .db file names its folder; the same rule as knowledge.store.open_store)."""
+    if database_url and database_url.startswith("sqlite:///"):
+        path = Path(database_url[len("sqlite:///"):])
+        if path.name == DATABASE or path.suffix == ".db":
+            path = path.parent
+        return path / DATABASE
+    return Path(home) / DATABASE
+
+
 def hold(home: Path, exclusive: bool = False):
     """Take the folder's lock without waiting; returns the open lock file (close it to release)."""
     home = Path(home)

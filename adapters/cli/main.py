@@ -273,20 +273,23 @@ def stats(ctx, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print {ok, problems, warnings, counts} as JSON.")
 @click.pass_context
 def check(ctx, as_json):
-    """Check the data folder: SQLite integrity, schema, passages, embeddings, search indexes, minutes.
+    """Check the data folder and database (SQLite or PostgreSQL): integrity, schema and tables, passages,
+    embeddings, search indexes, minutes.
 
     Exits 1 and lists the problems when something is wrong; warnings are what the next index or start repairs.
     Example: husbot check --json
     """
     from knowledge.check import check as check_folder
 
-    report = check_folder(_settings(ctx).home)
+    s = _settings(ctx)
+    report = check_folder(s.home, s.database_url)
     if as_json:
         console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
         c = report.counts
-        console.print(f"Datamappe: {report.home} · {c.get('documents', 0)} dokumenter · {c.get('passages', 0)} "
-                      f"passasjer · skjema {c.get('schema_version', '–')}")
+        where = f" · database {report.database}" if s.database_url else ""
+        console.print(f"Datamappe: {report.home}{where} · {c.get('documents', 0)} dokumenter · "
+                      f"{c.get('passages', 0)} passasjer · skjema {c.get('schema_version', '–')}")
         for w in report.warnings:
             console.print(f"[yellow]Advarsel:[/] {w}", markup=True)
         for p in report.problems:
@@ -303,11 +306,13 @@ def backup(ctx, dest):
     """Copy the database into a new folder with SQLite's online backup (safe while husbot serve runs).
 
     The search indexes are not copied: they are rebuilt from the database. The backup folder is itself a data folder.
+    On PostgreSQL it refuses: use pg_dump there.
     Example: husbot backup /backups/husbot-2025-03-04
     """
     from knowledge.backup import backup as backup_folder
 
-    report = backup_folder(_settings(ctx).home, dest)
+    s = _settings(ctx)
+    report = backup_folder(s.home, dest, s.database_url)
     c = report.counts
     console.print(f"Sikkerhetskopi i {dest}: {c.get('documents', 0)} dokumenter, {c.get('passages', 0)} passasjer, "
                   f"{c.get('minutes', 0)} referater · kontroll: {'OK' if report.ok else 'FEIL'}")
@@ -325,12 +330,13 @@ def restore(ctx, src, force):
     """Restore a backup into the data folder; refuses a folder in use, and a non-empty one without --force.
 
     The old search indexes are removed; the next start rebuilds them from the restored database.
+    On PostgreSQL it refuses: use pg_restore there.
     Example: husbot --home var restore /backups/husbot-2025-03-04 --force
     """
     from knowledge.backup import restore as restore_folder
 
     home = _settings(ctx).home
-    report = restore_folder(src, home, force=force)
+    report = restore_folder(src, home, force=force, database_url=_settings(ctx).database_url)
     c = report.counts
     console.print(f"Gjenopprettet {src} til {home}: {c.get('documents', 0)} dokumenter, {c.get('passages', 0)} "
                   f"passasjer · kontroll: {'OK' if report.ok else 'FEIL'}")
