@@ -610,7 +610,8 @@ def roster_list(ctx, as_json):
 LAZY_COMMANDS = {"slack": "adapters.slack.cli:slack", "teams": "adapters.teams.cli:teams",
                  "minutes": "adapters.cli.minutes:minutes", "tasks": "adapters.cli.minutes:tasks",
                  "status": "adapters.cli.status:status", "token": "adapters.cli.token:token",
-                 "person": "adapters.cli.person:person"}
+                 "person": "adapters.cli.person:person", "migrate": "adapters.cli.db:migrate",
+                 "db": "adapters.cli.db:db"}
 
 
 def _lazy(name: str) -> click.Command:
