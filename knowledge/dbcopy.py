@@ -20,7 +20,7 @@ BATCH = 2000
 ORDER = ["meta", "documents", "passages", "embeddings", "embedding_cache", "minutes", "minutes_messages",
          "minutes_versions", "action_items"]
 # written by the target's own migrations
-SKIP_META = {"schema_version"}
+SKIP_META = {"schema_version", "store_id"}   # the target keeps its own identity (its caches are its own)
 LINK_KEY = "status-links.key"
 
 

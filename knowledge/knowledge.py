@@ -153,7 +153,7 @@ class Knowledge:
         faiss_path, lex_path = self.home / "passages.faiss", self.home / "lexical.npz"
         state = cache_state(self.home)
         fresh = (state.get("generation") == gen and state.get("passages") == len(passages)
-                 and state.get("lexical") == LEXICAL_FORMAT)
+                 and state.get("lexical") == LEXICAL_FORMAT and state.get("store") == self.store.identity())
         dense = lexical = None
         if fresh and faiss_path.exists() and lex_path.exists():
             try:
@@ -180,7 +180,8 @@ class Knowledge:
             atomic_write(faiss_path, lambda tmp: vec.save(dense, Path(tmp)))
             atomic_write(lex_path, lexical.save)
             atomic_write(state_path, lambda tmp: Path(tmp).write_text(
-                json.dumps({"generation": gen, "passages": len(passages), "lexical": LEXICAL_FORMAT})))
+                json.dumps({"generation": gen, "passages": len(passages), "lexical": LEXICAL_FORMAT,
+                            "store": self.store.identity()})))
         return Retriever(passages, lexical, dense, self._embedder_or_lazy(), vectors)
 
     def _embedder_or_lazy(self):

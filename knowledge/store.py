@@ -12,6 +12,7 @@ import os
 import sqlite3
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -208,6 +209,13 @@ class SQLStore:
             for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(self.db)
                 self.db["meta"].upsert({"key": "schema_version", "value": str(number)}, pk="key")
+            # why: a data folder's search caches must never be taken for those of another database whose
+            # generation and passage count happen to match (a server pointed at a second database)
+            if not self.db.execute("select value from meta where key = 'store_id'").fetchone():
+                self.db.execute("insert or ignore into meta(key, value) values ('store_id', ?)", [uuid.uuid4().hex])
+
+    def identity(self) -> str:
+        return self.get_meta("store_id", "")
 
     def _serialise_migrations(self) -> None:
         """Two servers starting at once must not both migrate (SQLite's write lock already sees to it)."""
@@ -452,10 +460,8 @@ def open_store(home: Path, database_url: str = "", model: str | None = None, dim
     if is_postgres_url(database_url):
         return PostgresStore(database_url, home, model, dim)
     if database_url and database_url.startswith("sqlite:///"):
-        path = Path(database_url[len("sqlite:///"):])
-        if path.name == "husbot.db" or path.suffix == ".db":
-            path = path.parent
-        return SQLiteStore(path, model, dim)
+        from .datafolder import database_path
+        return SQLiteStore(database_path(home, database_url).parent, model, dim)
     if database_url:
         raise IncompatibleStore(f"HUSBOT_DATABASE_URL must start with postgresql:// or sqlite:///, not "
                                 f"{database_url.split(':', 1)[0]}:")

@@ -90,3 +90,29 @@ def test_a_connection_lost_inside_a_transaction_fails_that_transaction_and_write
                 admin.execute("select pg_terminate_backend(%s)", [pid])
             store.set_meta("other", "half")
     assert store.get_meta("half") is None and store.get_meta("other") is None
+
+
+def test_a_data_folder_pointed_at_another_database_rebuilds_its_search_caches(tmp_path, pg_server, embedder):
+    """Two databases with the same generation, passage count and ids: the caches built for one are not used for
+    the other (judged by those three alone, they would be)."""
+    import json
+
+    from indexer import index_paths
+    from support import write_corpus
+    corpus = write_corpus(tmp_path / "corpus")
+    built = []
+    for name in ("same_a", "same_b"):
+        k = Knowledge(Settings.load(environ={}, home=str(tmp_path / name),
+                                    database_url=pg_server.create_database(name)), embedder=embedder)
+        index_paths(k, [corpus])
+        built.append((k.store.generation(), [p.id for p in k.store.passages()], k.store.identity(), k.settings))
+        k.close()
+    (gen_a, ids_a, id_a, _), (gen_b, ids_b, id_b, settings_b) = built
+    assert (gen_a, ids_a) == (gen_b, ids_b) and id_a != id_b
+    home = tmp_path / "same_a"          # caches built for the first database ...
+    before = (home / "lexical.npz").stat().st_mtime_ns
+    k = Knowledge(Settings.load(environ={}, home=str(home), database_url=settings_b.database_url), embedder=embedder)
+    k.retriever                         # ... and a server now pointed at the second
+    k.close()
+    assert json.loads((home / "index-state.json").read_text())["store"] == id_b
+    assert (home / "lexical.npz").stat().st_mtime_ns != before
