@@ -1,7 +1,7 @@
 """The command line on PostgreSQL (#9): `husbot migrate`, `db copy` from a SQLite folder, `check`, `backup`/`restore`
 refused, `person forget`, and the everyday commands with HUSBOT_DATABASE_URL set.
 
-One throwaway PostgreSQL server for the module (adapters/cli/pgtemp.py), a fresh database for each test.
+The session's throwaway PostgreSQL server (conftest `pg_server`), a fresh empty database for each test.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.cli.main import cli
-from adapters.cli.pgtemp import PostgresUnavailable, TempPostgres
 from bot import Bot
 from bot.privacy import Privacy
 from bot.status import links
@@ -28,14 +27,9 @@ PASSWORD = "s3cret-Pa55"
 QUESTIONS = ["rekruttere fagmiljø Nordfjordeid", "Innovasjonshub Orkland frokostmøter", "Mørketidsmagi Narvik lunsj"]
 
 
-@pytest.fixture(scope="module")
-def pg():
-    try:
-        server = TempPostgres().start()
-    except PostgresUnavailable as e:
-        pytest.skip(f"PostgreSQL server not available, the PostgreSQL command line is not tested: {e}")
-    yield server
-    server.stop()
+@pytest.fixture
+def pg(pg_server):
+    return pg_server
 
 
 _names = itertools.count()
@@ -43,7 +37,7 @@ _names = itertools.count()
 
 @pytest.fixture
 def pg_url(pg) -> str:
-    """A fresh, empty database; the server is thrown away with the module."""
+    """A fresh, empty database (not migrated: `husbot migrate` is under test)."""
     return pg.create_database(f"cli_{os.getpid()}_{next(_names)}")
 
 
