@@ -225,3 +225,78 @@ async def test_an_evaluator_signed_in_on_one_server_stays_signed_in_on_the_other
         async with s.get(b.server.make_url("/status"), cookies={"husbot_status": cookie}) as r:
             page = await r.text()
             assert r.status == 200 and "Eva" in page and 'name="token"' not in page
+
+
+# -- two real `husbot serve` processes ---------------------------------------------------------------------------
+
+async def _serve_process(home, port: int, environ: dict):
+    import subprocess
+    import sys
+    from pathlib import Path
+    husbot = str(Path(sys.executable).with_name("husbot"))
+    proc = subprocess.Popen([husbot, "--home", str(home), "serve", "--port", str(port)], env=environ,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession() as s:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            try:
+                async with s.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status == 200:
+                        return proc
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+    proc.kill()
+    raise AssertionError("husbot serve did not start")
+
+
+async def test_two_husbot_serve_processes_answer_each_slack_event_once(tmp_path, database_url, fake):
+    """The deployment of docs/postgresql.md in small: two processes, one database; every event reaches both (as a
+    retrying Slack or proxy may cause) and each is answered exactly once."""
+    import os
+    import socket
+
+    from click.testing import CliRunner
+    from slack_sdk.signature import SignatureVerifier
+
+    from adapters.cli.main import cli
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("HUSBOT_", "SLACK_"))}
+    environ.update({"HUSBOT_EMBEDDER": "hashing", "HUSBOT_DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1",
+                    "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "HUSBOT_SLACK_API_URL": fake.url,
+                    "HUSBOT_MIN_CONFIDENCE": "0.01"})
+    indexed = CliRunner().invoke(cli, ["--home", str(tmp_path / "indexer"), "index",
+                                       str(write_corpus(tmp_path / "corpus"))], env=environ)
+    assert indexed.exit_code == 0, indexed.output
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    procs = [await _serve_process(tmp_path / f"server-{n}", port, environ) for n, port in enumerate(ports)]
+    try:
+        async def deliver(port: int, n: int) -> int:
+            body = json.dumps({"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                               "event_id": f"EvTwice{n}", "event_time": int(time.time()),
+                               "authorizations": [{"team_id": "T1", "user_id": BOT_USER_ID, "is_bot": True}],
+                               "event": {"type": "app_mention", "user": "U1", "channel": "C1",
+                                         "text": f"<@{BOT_USER_ID}> Hva er Innovasjonshub Orkland? ({n})",
+                                         "ts": f"17000000{n:02d}.000100", "event_ts": f"17000000{n:02d}.000100"}})
+            ts = str(int(time.time()))
+            headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts,
+                       "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)}
+            async with aiohttp.ClientSession() as s:
+                async with s.post(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=headers) as r:
+                    return r.status
+
+        statuses = await asyncio.gather(*(deliver(port, n) for n in range(8) for port in ports))
+        assert set(statuses) == {200}
+        posts = await fake.wait_for("chat.postMessage", 8, timeout=60)
+        await asyncio.sleep(1.0)
+        posts = fake.called("chat.postMessage")
+        assert sorted(p["thread_ts"] for p in posts) == [f"17000000{n:02d}.000100" for n in range(8)]
+        assert all("Innovasjonshub Orkland" in p["text"] for p in posts)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
