@@ -25,6 +25,8 @@ Stad,Siri Sandvik,leader,siri@stad.no,USIRISA,
 ,Eva Evaluator,evaluator,eva@oxford.no,UEVAEVA,
 """
 NOW = datetime(2025, 5, 6, 10, 0, tzinfo=ZoneInfo("Europe/Oslo"))
+# why both: forgetting a person must work the same on the server database (issue 9)
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 def slack_turn(text, user=SLACK, name=NAME, thread="T1", role=None):
@@ -32,8 +34,9 @@ def slack_turn(text, user=SLACK, name=NAME, thread="T1", role=None):
 
 
 @pytest.fixture
-def bot(tmp_path):
-    k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home")), embedder=HashingEmbedder())
+def bot(tmp_path, database_url):
+    k = Knowledge(Settings.load(environ={}, home=str(tmp_path / "home"), database_url=database_url),
+                  embedder=HashingEmbedder())
     assert index_paths(k, [write_corpus(tmp_path / "corpus")]).errors == []
     b = Bot(k)
     b.roster.import_csv(PEOPLE)
@@ -66,7 +69,10 @@ async def fill(bot):
 
 
 def dump(bot) -> str:
-    return "\n".join(bot.knowledge.store.db.conn.iterdump())
+    """Every row of every table, as text (on either backend)."""
+    db = bot.knowledge.store.db
+    return "\n".join(f"{table}: {row!r}" for table in sorted(db.table_names()) if not table.startswith("sqlite_")
+                     for row in db.query(f"select * from {table} order by 1"))
 
 
 async def test_export_holds_the_persons_data_and_nobody_elses(bot):
@@ -109,7 +115,8 @@ async def test_forget_removes_the_person_everywhere_and_keeps_status_answers_ano
     assert rows["Narvik"]["state"] == "late" and rows["Narvik"]["submitted_by"] == "slettet bruker #1"
     assert rows["Stad"]["submitted_by"] == "Siri Sandvik"
     assert [a["question"] for a in Privacy(bot).export("siri@stad.no")["answers"]] == ["Hva tilbyr huben i Orkland?"]
-    assert check(k.settings.home).ok, check(k.settings.home).problems
+    report = check(k.settings.home, k.settings.database_url)
+    assert report.ok, report.problems
     # a second person forgotten gets the next number
     assert Privacy(bot).forget("siri@stad.no")["pseudonym"] == "slettet bruker #2"
 
@@ -125,7 +132,8 @@ async def test_person_commands_export_json_and_forget_after_confirmation(bot, tm
     await fill(bot)
     home = str(bot.knowledge.settings.home)
     bot.knowledge.close()
-    runner = CliRunner(env={"HUSBOT_EMBEDDER": "hashing"})
+    runner = CliRunner(env={"HUSBOT_EMBEDDER": "hashing",
+                            "HUSBOT_DATABASE_URL": bot.knowledge.settings.database_url or None})
     out = runner.invoke(cli, ["--home", home, "person", "export", EMAIL])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["roster"]["name"] == NAME
