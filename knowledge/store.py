@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -385,6 +386,54 @@ class SQLStore:
         self.db.conn.close()
 
 
+class _SerialConnection:
+    """The SQLite connection, one thread at a time. Why: the event loop and worker threads (answers, indexing of
+    accepted minutes and status answers) share one connection; without this a statement of one thread would join the
+    other's open transaction and vanish with it if that one rolled back. A transaction (`atomic`, `with conn:`) holds
+    the lock until it ends, as on PostgreSQL (knowledge/postgres.py)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        self.lock = threading.RLock()
+
+    def execute(self, *args):
+        with self.lock:
+            return self._conn.execute(*args)
+
+    def executemany(self, *args):
+        with self.lock:
+            return self._conn.executemany(*args)
+
+    def executescript(self, *args):
+        with self.lock:
+            return self._conn.executescript(*args)
+
+    def __enter__(self):
+        self.lock.acquire()
+        try:
+            return self._conn.__enter__()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            return self._conn.__exit__(*exc)
+        finally:
+            self.lock.release()
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+class _SerialDatabase(sqlite_utils.Database):
+    @contextlib.contextmanager
+    def atomic(self):
+        with self.conn.lock:
+            with super().atomic():
+                yield self
+
+
 class SQLiteStore(SQLStore):
     """The embedded default: one SQLite file, `husbot.db`, in the data folder."""
 
@@ -393,7 +442,7 @@ class SQLiteStore(SQLStore):
         self.home.mkdir(parents=True, exist_ok=True)
         self.path = self.home / "husbot.db"
         conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
+        self.db = _SerialDatabase(_SerialConnection(conn))
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self._migrate()

@@ -254,3 +254,34 @@ def test_duplicates_stay_marked_after_the_original_is_re_indexed_and_a_document_
     assert knowledge.store.orphaned_duplicates() == []
     hits = knowledge.search("fast koordinator i kommunen var den viktigste enkeltfaktoren", 10)
     assert sum("enkeltfaktoren" in h.passage.text for h in hits) == 1
+
+
+def test_a_write_of_one_thread_does_not_vanish_with_another_threads_rolled_back_transaction(knowledge):
+    """The event loop and worker threads share the store's connection; a write the loop saw succeed must stay, even
+    when a worker's transaction open at the same moment is rolled back."""
+    import threading
+    import time as clock
+
+    store = knowledge.store
+    opened, done = threading.Event(), threading.Event()
+
+    def worker():
+        try:
+            with store.db.atomic():
+                store.set_meta("worker", "half")
+                opened.set()
+                clock.sleep(0.5)
+                raise RuntimeError("the worker fails and rolls back")
+        except RuntimeError:
+            pass
+        finally:
+            done.set()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert opened.wait(5)
+    with store.db.atomic():          # the loop's own write, acknowledged to a user
+        store.set_meta("loop", "kept")
+    t.join(5)
+    assert done.is_set()
+    assert store.get_meta("loop") == "kept" and store.get_meta("worker") is None
