@@ -23,10 +23,12 @@ from .retrieval import Filters, Hit, Retriever
 from .settings import Settings
 from .store import Document, Passage, open_store
 from .textnorm import detect_language, tidy
+from .trigram import LexicalUnavailable, TrigramIndex, refusal
 
 log = logging.getLogger("husbot.knowledge")
 BATCH = 16
 DUP_SIM = 0.95
+LEXICAL_RANKERS = ("bm25", "pg_trgm")
 
 
 class Knowledge:
@@ -41,6 +43,12 @@ class Knowledge:
         except BaseException:
             self._lock.close()
             raise
+        if self.settings.lexical not in LEXICAL_RANKERS or \
+                (self.settings.lexical == "pg_trgm" and self.store.backend != "postgresql"):
+            self.close()
+            raise LexicalUnavailable(refusal(self.store) if self.settings.lexical == "pg_trgm" else
+                                     f"HUSBOT_LEXICAL must be {' or '.join(LEXICAL_RANKERS)}, not "
+                                     f"{self.settings.lexical!r}")
         self._retriever: Retriever | None = None
         self._retriever_generation: int | None = None
         self._checked_at = 0.0
@@ -91,7 +99,15 @@ class Knowledge:
         if self.store.orphaned_duplicates():
             return True
         return cache_state(self.home).get("generation") != self.store.generation() or \
-            not all((self.home / name).exists() for name in datafolder.CACHES)
+            not all((self.home / name).exists() for name in self._caches())
+
+    def _caches(self) -> tuple[str, ...]:
+        """The files this server's search indexes live in (with pg_trgm the lexical side lives in the database)."""
+        return tuple(n for n in datafolder.CACHES if not (self._in_database and n == "lexical.npz"))
+
+    @property
+    def _in_database(self) -> bool:
+        return self.settings.lexical == "pg_trgm"
 
     def _mark_duplicates(self) -> None:
         """A passage is the twin of an older one (lower id). Ids only grow, so only passages written since the last
@@ -152,20 +168,24 @@ class Knowledge:
         state_path = self.home / datafolder.STATE
         faiss_path, lex_path = self.home / "passages.faiss", self.home / "lexical.npz"
         state = cache_state(self.home)
+        # why a stamp of its own for pg_trgm: no lexical.npz is written then, so a later switch back to bm25 rebuilds it
+        lexical_format = "pg_trgm" if self._in_database else LEXICAL_FORMAT
         fresh = (state.get("generation") == gen and state.get("passages") == len(passages)
-                 and state.get("lexical") == LEXICAL_FORMAT and state.get("store") == self.store.identity())
+                 and state.get("lexical") == lexical_format and state.get("store") == self.store.identity())
         dense = lexical = None
-        if fresh and faiss_path.exists() and lex_path.exists():
+        if fresh and all((self.home / name).exists() for name in self._caches()):
             try:
                 dense = vec.load(faiss_path)
-                lexical = LexicalIndex.load(lex_path)
+                lexical = None if self._in_database else LexicalIndex.load(lex_path)
                 # why ids too: a database restored or copied in by hand can match the stamp of the old caches
-                if lexical.weights.shape[0] != len(passages) or \
+                if (lexical is not None and lexical.weights.shape[0] != len(passages)) or \
                         not np.array_equal(vec.ids(dense), np.asarray([p.id for p in passages], np.int64)):
                     dense = lexical = None
             except Exception as e:  # a damaged cache is rebuilt from SQLite, never trusted
                 log.warning("rebuilding search indexes: %s", e)
                 dense = lexical = None
+        if self._in_database:
+            lexical = TrigramIndex.open(self.store, passages)   # the postings catch up with new passages here
         ids, vectors = self.store.vectors()
         if len(ids):
             order = {int(pid): n for n, pid in enumerate(ids)}
@@ -176,11 +196,12 @@ class Knowledge:
                 raise IncompatibleStore(f"{self.store.path}: passages and embeddings disagree; re-index into an empty HUSBOT_HOME")
             dense = vec.build(np.asarray([p.id for p in passages], np.int64), vectors, dim)
             datafolder.remove_stale_temp_files(self.home)   # left by a process killed while writing them
-            lexical = LexicalIndex.build([p.shadow for p in passages])
             atomic_write(faiss_path, lambda tmp: vec.save(dense, Path(tmp)))
-            atomic_write(lex_path, lexical.save)
+            if not self._in_database:
+                lexical = LexicalIndex.build([p.shadow for p in passages])
+                atomic_write(lex_path, lexical.save)
             atomic_write(state_path, lambda tmp: Path(tmp).write_text(
-                json.dumps({"generation": gen, "passages": len(passages), "lexical": LEXICAL_FORMAT,
+                json.dumps({"generation": gen, "passages": len(passages), "lexical": lexical_format,
                             "store": self.store.identity()})))
         return Retriever(passages, lexical, dense, self._embedder_or_lazy(), vectors)
 

