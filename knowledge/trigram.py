@@ -42,8 +42,9 @@ def words(text: str) -> list[str]:
 
 
 # each question word (q.w) with the corpus words (term) it stands for and how strongly (weight 0..1)
+# why materialized: inlined, PostgreSQL computed the similarities again for every posting row (0.35 s at 10^4 passages)
 _EXPANDED = f"""
-expanded as (
+expanded as materialized (
   select w, term, greatest(case when s >= {SIMILAR} then s else 0 end,
                            case when ws >= {CONTAINS} then ws else 0 end,
                            case when wp >= {PART} and length(term) >= {PART_MIN} then wp else 0 end) as weight
@@ -55,24 +56,29 @@ matched as (select e.w, p.passage_id, sum(e.weight * p.tf) as tf, max(p.dl) as d
             group by e.w, p.passage_id),
 df as (select w, count(*) as df from matched group by w)"""
 
+# rows (passage id, BM25 score, null), then (null, document frequency, word) for the words that matched anything
 _SCORES = f"""
 with q(w) as (select distinct unnest(?::text[])),{_EXPANDED}
 select m.passage_id, sum(ln(1 + (?::float8 - df.df + 0.5) / (df.df + 0.5))
-                         * m.tf * {K1 + 1} / (m.tf + {K1} * ({1 - B} + {B} * m.dl / ?::float8)))
-from matched m join df using (w) group by m.passage_id"""
+                         * m.tf * {K1 + 1} / (m.tf + {K1} * ({1 - B} + {B} * m.dl / ?::float8)))::float8, null::text
+from matched m join df using (w) group by m.passage_id
+union all select null, df::float8, w from df"""
 
-# per question word: how well the text holds it (the same rules, against the text's words) and its document frequency
-_COVERAGE = f"""
+_DF = f"""
+with q(w) as (select distinct unnest(?::text[])),{_EXPANDED}
+select w, df from df"""
+
+# per question word: how well the text holds it, by the same rules, against the text's words
+_PRESENT = f"""
 with q(w) as (select distinct unnest(?::text[])),
-t(term) as (select distinct unnest(?::text[])),
-present as (
-  select q.w, max(greatest(case when similarity(q.w, t.term) >= {SIMILAR} then similarity(q.w, t.term) else 0 end,
-                           case when word_similarity(q.w, t.term) >= {CONTAINS} then word_similarity(q.w, t.term)
-                                else 0 end,
-                           case when length(t.term) >= {PART_MIN} and word_similarity(t.term, q.w) >= {PART}
-                                then word_similarity(t.term, q.w) else 0 end)) as weight
-  from q cross join t group by q.w),{_EXPANDED}
-select q.w, coalesce(present.weight, 0), coalesce(df.df, 0) from q left join present using (w) left join df using (w)"""
+t(term) as (select distinct unnest(?::text[]))
+select q.w, max(greatest(case when similarity(q.w, t.term) >= {SIMILAR} then similarity(q.w, t.term) else 0 end,
+                         case when word_similarity(q.w, t.term) >= {CONTAINS} then word_similarity(q.w, t.term)
+                              else 0 end,
+                         case when length(t.term) >= {PART_MIN} and word_similarity(t.term, q.w) >= {PART}
+                              then word_similarity(t.term, q.w) else 0 end))
+from q cross join t group by q.w"""
+DF_CACHE = 50_000    # words whose document frequency a server remembers until its next index load
 
 _SYNC = r"""
 with todo as (
@@ -101,7 +107,10 @@ def ensure(store) -> None:
                     f"({reason}). Ask the database's owner or a superuser to run `create extension pg_trgm;` in that "
                     "database once, or set HUSBOT_LEXICAL=bm25.") from None
         db.execute("create table if not exists lexical_terms (term text primary key)")
-        db.execute("create index if not exists lexical_terms_trgm on lexical_terms using gin (term gin_trgm_ops)")
+        # why fastupdate off: words added later would wait in the index's pending list, which every lookup reads
+        # through (a freshly filled lexicon made each question 4x slower until a vacuum)
+        db.execute("create index if not exists lexical_terms_trgm on lexical_terms using gin (term gin_trgm_ops) "
+                   "with (fastupdate = off)")
         db.execute("create table if not exists lexical_postings (term text not null, passage_id bigint not null "
                    "references passages(id) on delete cascade, tf integer not null, dl integer not null, "
                    "primary key (term, passage_id))")
@@ -112,7 +121,12 @@ def sync(store) -> int:
     """Add the passages the postings lack (new since the last sync); returns how many postings were written."""
     with store.db.atomic():
         store.db.execute("select pg_advisory_xact_lock(hashtext('husbot:lexical'))")
-        return store.db.execute(_SYNC).rowcount
+        written = store.db.execute(_SYNC).rowcount
+        if written:
+            # why now, not autovacuum's turn: the ranking query is planned from these statistics
+            store.db.execute("analyze lexical_terms")
+            store.db.execute("analyze lexical_postings")
+    return written
 
 
 class TrigramIndex:
@@ -125,6 +139,9 @@ class TrigramIndex:
         self.n = len(passages)
         words_total = sum(p.shadow.count(" ") + 1 for p in passages if p.shadow)
         self.avgdl = words_total / self.n if self.n and words_total else 1.0
+        # why: answer composition asks `coverage` right after `scores` for the same words; counting their passages
+        # again was most of its cost (35 ms at 10^4 passages)
+        self._df: dict[str, int] = {}
 
     @classmethod
     def open(cls, store, passages: list) -> "TrigramIndex":
@@ -146,11 +163,21 @@ class TrigramIndex:
         ws = words(question)
         if not self.n or not ws:
             return out
-        for pid, score in self._rows(_SCORES, [ws, self.n, self.avgdl]):
+        found = dict.fromkeys(ws, 0)
+        for pid, score, word in self._rows(_SCORES, [ws, self.n, self.avgdl]):
+            if pid is None:
+                found[word] = int(score)
+                continue
             i = self.pos.get(pid)
             if i is not None:    # a passage written since this server loaded its indexes waits for the next load
                 out[i] = score
+        self._remember(found)
         return out
+
+    def _remember(self, df: dict[str, int]) -> None:
+        if len(self._df) + len(df) > DF_CACHE:
+            self._df.clear()
+        self._df.update(df)
 
     def coverage(self, question_content: str, text: str) -> float:
         """Share of the question's words (idf-weighted) that `text` holds, allowing the same variants as the
@@ -159,11 +186,16 @@ class TrigramIndex:
         terms = list(dict.fromkeys(fold(text).split()))
         if not ws or not terms:
             return 0.0
+        unknown = [w for w in ws if w not in self._df]
+        if unknown:
+            self._remember({**dict.fromkeys(unknown, 0), **{w: int(df) for w, df in self._rows(_DF, [unknown])}})
+        present = {w: float(weight) for w, weight in self._rows(_PRESENT, [ws, terms])}
         total = have = 0.0
-        for _, weight, df in self._rows(_COVERAGE, [ws, terms]):
+        for w in ws:
+            df = self._df.get(w, 0)
             idf = float(np.log1p((self.n - df + 0.5) / (df + 0.5))) if self.n else 1.0
             total += idf
-            have += idf * float(weight)
+            have += idf * present.get(w, 0.0)
         return have / total if total > 0 else 0.0
 
 
