@@ -354,9 +354,6 @@ def teams_bases(server):
     }
 
 
-# why xfail: found and not fixed yet (docs/reliability.md): some mutated invokes get an AdaptiveCardInvokeResponse
-# object back from botbuilder that adapters/teams/endpoint.py cannot serialise (500)
-@pytest.mark.xfail(reason="mutated Teams invokes can still end in a 500 (docs/reliability.md)", strict=False)
 @examples(1000)
 @given(data=st.data(), kind=st.sampled_from(["personal", "mention", "button", "status form", "minutes form",
                                              "install", "reaction"]), n=st.integers(0, 10**9))

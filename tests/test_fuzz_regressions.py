@@ -5,6 +5,7 @@ import json
 import time
 import zipfile
 
+import aiohttp
 import pytest
 from support import write_corpus, write_docx
 
@@ -135,3 +136,76 @@ def test_a_teams_channel_message_with_wrong_typed_mention_or_channel_data_is_rea
         "entities": [{"type": "mention", "text": "<at>husbot</at>", "mentioned": "28:husbot"}]}).encode())
     assert is_addressed(activity) is False
     assert channel_of(activity) == "19:c@thread.tacv2"
+
+
+# -- Teams invokes that botbuilder refuses, and activity fields of the wrong type (#8) ------------------------------
+@pytest.fixture
+async def teams(tmp_path):
+    from aiohttp.test_utils import TestServer
+    from fake_connector import FakeConnector
+
+    from adapters.server import build_app
+    from knowledge import Knowledge, Settings
+    from knowledge.embedder import HashingEmbedder
+
+    connector = await FakeConnector().start()
+    settings = Settings.load(environ={}, home=str(tmp_path / "home"), teams_allow_unauthenticated=True,
+                             scheduler=False)
+    knowledge = Knowledge(settings, embedder=HashingEmbedder())
+    server = TestServer(build_app(settings, knowledge), host="127.0.0.1", port=0)
+    await server.start_server()
+
+    async def post(**fields) -> tuple[int, dict | str]:
+        activity = {"type": "invoke", "id": "1", "serviceUrl": connector.url, "channelId": "msteams",
+                    "from": {"id": "29:1kari"}, "recipient": {"id": "28:husbot"},
+                    "conversation": {"id": "a:1kari", "conversationType": "personal"}, "name": "adaptiveCard/action",
+                    **fields}
+        async with aiohttp.ClientSession() as s:
+            async with s.post(server.make_url("/api/messages"), json=activity) as r:
+                text = await r.text()
+                return r.status, (json.loads(text) if text.startswith("{") else text)
+
+    post.connector = connector
+    yield post
+    await server.close()
+    await connector.close()
+    knowledge.close()
+
+
+@pytest.mark.parametrize("value, code", [({"action": {"type": "Action.Submit", "verb": "show_source"}}, "NotSupported"),
+                                         ({"trigger": "manual"}, "BadRequest"), (None, "BadRequest")])
+async def test_an_invoke_botbuilder_refuses_gets_its_error_as_json(teams, value, code):
+    status, body = await teams(value=value)
+    assert status == 400, body
+    assert body["statusCode"] == 400 and body["type"] == "application/vnd.microsoft.error"
+    assert body["value"]["code"] == code and body["value"]["message"]
+
+
+@pytest.mark.parametrize("fields, reason", [({"value": {"action": []}}, "the card action is not an object"),
+                                            ({"type": "message", "text": "hjelp", "id": {}},
+                                             "the activity's id is not a valid id"),
+                                            ({"type": "message", "text": "hjelp", "id": ".."},
+                                             "the activity's id is not a valid id"),
+                                            ({"type": "message", "text": "hjelp", "from": {"id": "\x80" * 5000}},
+                                             "the activity's from.id is not a valid id"),
+                                            ({"type": "message", "text": "hjelp", "entities": [None]},
+                                             "the activity's entities are not a list of objects"),
+                                            ({"type": "message", "text": "hjelp",
+                                              "conversation": {"id": "   ", "conversationType": "personal"}},
+                                             "the activity has no conversation")])
+async def test_a_teams_activity_with_wrong_typed_fields_is_refused_as_malformed(teams, fields, reason):
+    status, body = await teams(**fields)
+    assert status == 400 and body["error"] == f"malformed activity: {reason}"
+    assert teams.connector.sent() == []
+
+
+def test_a_conversation_reference_is_stored_when_channel_data_has_wrong_types(knowledge):
+    from adapters.teams import References
+    from adapters.teams.endpoint import read_activity
+
+    activity = read_activity(json.dumps({
+        "type": "conversationUpdate", "id": "1", "serviceUrl": "http://127.0.0.1:9/", "channelId": "msteams",
+        "from": {"id": "29:1kari"}, "recipient": {"id": "28:husbot"}, "conversation": {"id": "a:1kari"},
+        "channelData": {"tenant": 1, "team": "19:t"}}).encode())
+    row = References(knowledge.store.db).remember(activity)
+    assert row["tenant_id"] == "" and row["team_id"] == ""

@@ -31,6 +31,13 @@ def reference_of(activity: Activity) -> ConversationReference:
     return ref
 
 
+def _id_in(data: dict, key: str) -> str:
+    """`channelData[key].id` when it is text (a number or a string where the object belongs was a logged crash, #8)."""
+    value = data.get(key)
+    ident = value.get("id") if isinstance(value, dict) else None
+    return ident if isinstance(ident, str) else ""
+
+
 class References:
     """One row per personal chat, group chat and channel husbot has been in (on first contact and on install)."""
 
@@ -51,8 +58,8 @@ class References:
         row = {"conversation_id": ref.conversation.id, "kind": conversation_kind(activity),
                "user_id": (who.id if who else "") or "", "aad_object_id": (who.aad_object_id if who else "") or "",
                "user_name": (who.name if who else "") or "", "channel_id": channel_of(activity),
-               "team_id": (data.get("team") or {}).get("id") or "",
-               "tenant_id": activity.conversation.tenant_id or (data.get("tenant") or {}).get("id") or "",
+               "team_id": _id_in(data, "team"),
+               "tenant_id": activity.conversation.tenant_id or _id_in(data, "tenant"),
                "service_url": activity.service_url, "reference": json.dumps(ref.serialize(), ensure_ascii=False),
                "updated_at": time.time()}
         with self.db.atomic():
