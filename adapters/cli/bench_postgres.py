@@ -406,6 +406,10 @@ def markdown(r: dict) -> str:
                      f"{a['max_ms'] / 1000:.2f} s | {ratio} | {row['wall_s']:.2f} s | {row['load_before']:.1f} |")
     lines += [
         "",
+        "- The servers, the bench and (with the throwaway server) PostgreSQL share the same cores, so here a second "
+        "server adds no CPU: the two-server rows show that sharing one database costs no latency and no errors; "
+        "capacity grows with servers on machines of their own. The SQLite server commits its conversation writes "
+        "with fsync, the throwaway PostgreSQL without.",
         f"- Re-run: `husbot bench --postgres --output docs/benchmarks.md` (this section only; the rest of the file "
         "stays), or `--postgres-url postgresql://…` for an empty database of your own.",
         "",
