@@ -281,11 +281,6 @@ SLACK_BASES = {"event": lambda s: slack_event(), "dm": lambda s: slack_dm(), "co
                "minutes form": lambda s: slack_view("minutes_edit"), "status form": lambda s: slack_view("status_form")}
 
 
-# why xfail: found and not fixed yet (docs/reliability.md): a view_submission whose `user` or `view` fields have the
-# wrong type (a string for `user`, a dict for `private_metadata`) fails in the listeners: 500 from the ack, or a crash
-# behind it; the fix belongs in adapters/slack/handlers.py and adapters/slack/status.py
-@pytest.mark.xfail(reason="mutated Slack view_submission payloads still crash listeners (docs/reliability.md)",
-                   strict=False)
 @examples(1000)
 @given(data=st.data(), kind=st.sampled_from(sorted(SLACK_BASES)), n=st.integers(0, 10**9))
 def test_mutated_signed_slack_requests_never_get_a_5xx_or_crash_a_listener(server, data, kind, n):

@@ -1,12 +1,16 @@
 """The bugs the fuzz tests (tests/test_fuzz_*.py) found, each pinned by the smallest input that showed it."""
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 import zipfile
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+from slack_support import fake, husbot  # noqa: F401 (fixtures)
 from support import write_corpus, write_docx
 
 from bot import Bot, Roster, Turn, t
@@ -136,6 +140,95 @@ def test_a_teams_channel_message_with_wrong_typed_mention_or_channel_data_is_rea
         "entities": [{"type": "mention", "text": "<at>husbot</at>", "mentioned": "28:husbot"}]}).encode())
     assert is_addressed(activity) is False
     assert channel_of(activity) == "19:c@thread.tacv2"
+
+
+# -- Slack interactivity payloads of the wrong shape (#8) ------------------------------------------------------------
+def _view(callback_id: str, meta, values: dict) -> dict:
+    return {"type": "view_submission", "trigger_id": "trigger-2",
+            "view": {"id": "V1", "type": "modal", "callback_id": callback_id,
+                     "private_metadata": meta if not isinstance(meta, dict) else json.dumps(meta),
+                     "state": {"values": values}}}
+
+
+MALFORMED_SLACK = {
+    "a view that is not an object": {"type": "view_submission", "view": None},
+    "a user that is text": {**_view("feedback_reason", {"feedback_id": 1}, {}), "user": "U1"},
+    "a button press without actions": {"type": "block_actions", "actions": [], "channel": {"id": "C1"}},
+    "a button press whose channel id is a number": {"type": "block_actions", "channel": {"id": 5},
+                                                    "actions": [{"action_id": "show_source:0", "value": "1:1"}]},
+    "a user id of 300 characters": {"type": "block_actions", "user": {"id": "U" * 300},
+                                    "actions": [{"action_id": "show_source:0", "value": "1:1"}]},
+    "a view without its type": {"type": "view_submission", "view": {"id": "V1", "callback_id": "minutes_edit"}},
+    "an event that is a list in another payload": {"type": "message_action", "event": []},
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_SLACK))
+async def test_a_slack_interaction_of_the_wrong_shape_is_refused_with_400_before_any_listener(husbot, fake, caplog,
+                                                                                             case):
+    status, body = await husbot.interact(MALFORMED_SLACK[case])
+    await asyncio.sleep(0.2)    # a lazy listener would have run by now
+    assert status == 400, (status, body)
+    assert json.loads(body)["error"].startswith("malformed Slack payload: ")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert fake.posts == []
+
+
+def test_the_guard_names_the_field_that_has_the_wrong_shape():
+    from adapters.slack.guard import shape_problem
+
+    assert shape_problem(MALFORMED_SLACK["a user that is text"]) == "user is not an object"
+    assert shape_problem(MALFORMED_SLACK["a button press whose channel id is a number"]) == "user is missing"
+    assert shape_problem({**MALFORMED_SLACK["a button press whose channel id is a number"], "user": {"id": "U1"}}) \
+        == "channel.id is not text"
+    assert shape_problem({"command": "/husbot", "text": "hjelp"}) == "response_url is missing"
+    assert shape_problem({"command": "/husbot", "response_url": "null"}) == "response_url is not a web address"
+    assert shape_problem({"type": "event_callback", "event": {"type": "team_join", "user": {"id": "U1"}}}) is None
+
+
+GARBLED_FORMS = {
+    "a reason form whose metadata is an object": {
+        **_view("feedback_reason", {}, {"reason": {"reason": {"value": "feil"}}}),
+        "view": {**_view("feedback_reason", {}, {})["view"], "private_metadata": {"feedback_id": 1},
+                 "state": {"values": {"reason": {"reason": {"value": "feil"}}}}}},
+    "a reason form whose box is text": _view("feedback_reason", {"feedback_id": 1, "channel": "C1"},
+                                             {"reason": "feil"}),
+    "a minutes form whose box holds a number": _view("minutes_edit", {"id": 1, "channel": "C1"},
+                                                     {k: {k: {"type": "plain_text_input", "value": 5}}
+                                                      for k in ("decisions", "actions", "questions")}),
+    "a status form whose page is text": _view("status_form", {"pilot": "Narvik", "month": "2025-03", "page": "x"},
+                                              {"budsjett": {"budsjett": {"value": "1"}}}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GARBLED_FORMS))
+async def test_a_garbled_form_is_told_so_in_the_modal_or_ignored_never_a_crash(husbot, fake, caplog, case):
+    status, body = await husbot.interact(GARBLED_FORMS[case])
+    await asyncio.sleep(0.2)    # the lazy listener behind the acknowledgement has run
+    assert status == 200, body
+    if body:
+        shown = json.dumps(json.loads(body), ensure_ascii=False)
+        assert t("minutes_bad_form", "nb") in shown or t("status_bad_form", "nb") in shown
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert fake.posts == []
+
+
+@pytest.mark.parametrize("event", [None, "app_mention", {"type": "app_mention", "text": 5}])
+async def test_a_slack_event_of_the_wrong_shape_is_refused_before_bolts_own_authorization(husbot, fake, caplog,
+                                                                                         event):
+    status, body = await husbot.event(event)
+    await asyncio.sleep(0.2)
+    assert status == 400 and "malformed Slack payload" in body
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert fake.posts == []
+
+
+async def test_a_slash_command_without_a_response_url_is_refused_not_crashed_behind_the_ack(husbot, fake, caplog):
+    form = {"token": "x", "team_id": "T1", "channel_id": "C1", "user_id": "U1", "command": "/husbot", "text": "hjelp"}
+    status, body = await husbot.post(urlencode(form), "application/x-www-form-urlencoded")
+    await asyncio.sleep(0.2)
+    assert status == 400 and "response_url is missing" in body
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 # -- Teams invokes that botbuilder refuses, and activity fields of the wrong type (#8) ------------------------------

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import Bot, Reply, Turn, t
 from bot.minutes.chat import UPLOAD_MAX_BYTES
 
+from .guard import RefuseMalformedPayloads, box_value, digits, view_lang, view_metadata
 from .status import STATUS_VIEW, StatusForms
 from .translate import (ACTION_ID, MAX_INPUT, action_to_turn, command_to_turn, fallback_text, mentions,
                         minutes_form_values, minutes_form_view, to_blocks, to_turn)
@@ -35,9 +36,11 @@ MINUTES_VIEW = "minutes_edit"
 def build_bolt_app(bot: Bot, settings, verify_requests: bool = True) -> AsyncApp:
     """The bolt app that listens for mentions, DMs, channel messages (for minutes), `/husbot`, buttons and forms."""
     client = AsyncWebClient(token=settings.slack_bot_token, **_base_url(settings))
+    # why before_authorize: that step runs right after the signature check and before bolt's own authorization,
+    # which already reads `event` as an object, its matchers and every listener
     app = AsyncApp(signing_secret=settings.slack_signing_secret or None,
                    client=client, process_before_response=False, request_verification_enabled=verify_requests,
-                   name="husbot")
+                   before_authorize=RefuseMalformedPayloads(), name="husbot")
     handler = SlackHandler(bot)
     # why lazy everywhere: retrieval can outlast Slack's 3 s; ack first, answer in a task (bolt's lazy listeners)
     app.event("app_mention")(ack=_ack, lazy=[handler.on_message])
@@ -72,7 +75,7 @@ def check_minutes_form(view: dict) -> tuple[tuple[dict, dict] | None, dict | Non
     """((metadata, values) to save, None), or (None, the acknowledgement that says what is wrong)."""
     read = minutes_form_values(view)
     if read is None:
-        lang = _lang_of(view)
+        lang = view_lang(view)
         return None, {"response_action": "update", "view": notice_view(t("minutes_bad_form", lang), lang)}
     meta, values = read
     too_long = {k: t("minutes_box_too_long", meta.get("lang") or "nb", n=len(v), max=MAX_INPUT)
@@ -80,14 +83,6 @@ def check_minutes_form(view: dict) -> tuple[tuple[dict, dict] | None, dict | Non
     if too_long:
         return None, {"response_action": "errors", "errors": too_long}
     return read, None
-
-
-def _lang_of(view: dict) -> str:
-    try:
-        lang = json.loads(view.get("private_metadata") or "{}").get("lang")
-    except (ValueError, TypeError, AttributeError):
-        lang = None
-    return lang if lang in ("nb", "en") else "nb"
 
 
 def dm_sender(client: AsyncWebClient):
@@ -189,15 +184,15 @@ class SlackHandler:
         await self.post(client, reply, channel=turn.channel_id, user=turn.user_id, thread_ts=thread, respond=respond)
 
     async def on_reason(self, body: dict, view: dict, client: AsyncWebClient):
-        meta = json.loads(view.get("private_metadata") or "{}")
-        values = (view.get("state") or {}).get("values") or {}
-        reason = ((values.get("reason") or {}).get("reason") or {}).get("value") or ""
-        if not meta.get("feedback_id") or not reason.strip():
-            return
-        reply = self.bot.add_feedback_reason(int(meta["feedback_id"]), reason, meta.get("lang") or "nb")
-        if meta.get("channel"):
-            await self.post(client, reply, channel=meta["channel"], user=(body.get("user") or {}).get("id") or "",
-                            thread_ts=meta.get("thread_ts") or None)
+        meta = view_metadata(view) or {}
+        reason = box_value(view, "reason", "reason") or ""
+        if not digits(meta.get("feedback_id")) or not reason.strip():
+            return   # not a form husbot drew, or an empty box: nothing to store
+        reply = self.bot.add_feedback_reason(int(meta["feedback_id"]), reason, view_lang(view))
+        channel, thread = meta.get("channel"), meta.get("thread_ts")
+        if channel and isinstance(channel, str):
+            await self.post(client, reply, channel=channel, user=body["user"]["id"],
+                            thread_ts=thread if thread and isinstance(thread, str) else None)
 
     async def on_minutes_form(self, body: dict, view: dict, client: AsyncWebClient):
         """A saved «Rediger» form: a new draft version, posted where the draft was."""
@@ -207,8 +202,9 @@ class SlackHandler:
         meta, values = read
         user = (body.get("user") or {}).get("id") or ""
         channel = meta.get("channel") if isinstance(meta.get("channel"), str) and meta.get("channel") else user
-        turn = Turn("", user_id=user, channel_id=channel, thread_id=str(meta.get("thread_ts") or ""),
-                    platform="slack", is_dm=channel.startswith("D"), lang=_lang_of(view))
+        thread = meta.get("thread_ts") if isinstance(meta.get("thread_ts"), str) else ""
+        turn = Turn("", user_id=user, channel_id=channel, thread_id=thread,
+                    platform="slack", is_dm=channel.startswith("D"), lang=view_lang(view))
         await self._who(turn, client)
         try:
             values = await self._with_hidden_lines(turn, meta, values)
@@ -227,7 +223,7 @@ class SlackHandler:
         before = ((current.data.get("form") or {}).get("values") or {}) if current.kind == "minutes_draft" else {}
         out = dict(values)
         for key, n in shown.items():
-            hidden = str(before.get(key) or "").split("\n")[int(n):] if key in before and str(n).isdigit() else []
+            hidden = str(before.get(key) or "").split("\n")[int(n):] if key in before and digits(n) else []
             out[key] = "\n".join([values.get(key) or "", *hidden]).strip("\n")
         return out
 

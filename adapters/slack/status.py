@@ -17,6 +17,8 @@ from bot import Action, Reply, Turn, t
 from bot.status import StatusInvalid
 from bot.status.fields import clean_values
 
+from .guard import digits, view_lang
+
 log = logging.getLogger("husbot.slack")
 
 STATUS_VIEW = "status_form"
@@ -159,6 +161,10 @@ def _input(f: dict, lang: str) -> tuple[dict, int | None]:
     return block, shown
 
 
+# what form_view puts in private_metadata, and its types; anything else is not a form husbot drew
+META = {"pilot": str, "month": str, "lang": str, "channel": str, "token": str, "page": int, "pages": int, "shown": dict}
+
+
 def read_form(view: dict) -> tuple[dict, dict] | None:
     """A submitted status modal as (metadata, {field key: text}); None when it is not one husbot built."""
     try:
@@ -167,6 +173,8 @@ def read_form(view: dict) -> tuple[dict, dict] | None:
         return None
     state = (view.get("state") or {}).get("values") if isinstance(view.get("state"), dict) else None
     if not isinstance(meta, dict) or not isinstance(state, dict) or not meta.get("pilot") or not meta.get("month"):
+        return None
+    if any(k in meta and (not isinstance(meta[k], kind) or isinstance(meta[k], bool)) for k, kind in META.items()):
         return None
     values = {}
     for block_id, actions in state.items():
@@ -250,7 +258,7 @@ class StatusForms:
         """((turn, meta, all answers) to save, None), or (None, the acknowledgement: errors, next page or a notice)."""
         read = read_form(view)
         if read is None:
-            lang = _lang(view)
+            lang = view_lang(view)
             return None, {"response_action": "update", "view": notice(t("status_bad_form", lang), lang)}
         meta, values = read
         turn = self._turn(body, meta)
@@ -267,7 +275,7 @@ class StatusForms:
         form = opened.data["form"]
         current = {f["key"]: f["value"] or "" for f in form["fields"]}
         for key, n in (meta.get("shown") or {}).items():
-            if key in values and str(n).isdigit():    # why: a box cut to Slack's size keeps its unseen rest
+            if key in values and digits(n):    # why: a box cut to Slack's size keeps its unseen rest
                 values[key] += current.get(key, "")[int(n):]
         answers.update(values)
         on_page = set(values)
@@ -304,7 +312,7 @@ class StatusForms:
             _, answer = await self.check(body, view, client)
         except Exception:
             log.exception("checking the status form failed")
-            answer = {"response_action": "update", "view": notice(t("error", _lang(view)), _lang(view))}
+            answer = {"response_action": "update", "view": notice(t("error", view_lang(view)), view_lang(view))}
         await ack(**(answer or {}))
 
     async def submitted(self, body: dict, view: dict, client: AsyncWebClient):
@@ -328,14 +336,6 @@ def notice(text: str, lang: str) -> dict:
     return {"type": "modal", "title": {"type": "plain_text", "text": "husbot"},
             "close": {"type": "plain_text", "text": t("cancel", lang)},
             "blocks": [_section(text)]}
-
-
-def _lang(view: dict) -> str:
-    try:
-        lang = json.loads(view.get("private_metadata") or "{}").get("lang")
-    except (ValueError, TypeError, AttributeError):
-        lang = None
-    return lang if lang in ("nb", "en") else "nb"
 
 
 def _task(a: dict) -> str:

@@ -7,6 +7,7 @@ import re
 
 from bot import Reply, Turn, t
 
+from .guard import digits, view_metadata
 from .status import overview_blocks, status_form_action, status_form_blocks
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks)
@@ -172,19 +173,18 @@ def minutes_form_view(reply: Reply, meta: dict, callback_id: str) -> dict:
 
 def minutes_form_values(view: dict) -> tuple[dict, dict] | None:
     """A submitted «Rediger» modal as (metadata, {"id", "decisions", "actions", "questions"}); None if malformed."""
-    try:
-        meta = json.loads(view.get("private_metadata") or "")
-    except (ValueError, TypeError):
+    meta = view_metadata(view)
+    if meta is None or not digits(meta.get("id")):
         return None
-    if not isinstance(meta, dict) or not str(meta.get("id") or "").isdigit():
-        return None
+    if meta.get("lang") not in ("nb", "en"):
+        meta["lang"] = "nb"
     state = (view.get("state") or {}).get("values") if isinstance(view.get("state"), dict) else None
     if not isinstance(state, dict):
         return None
     values = {"id": str(meta["id"])}
     for key in FORM_FIELDS:
         box = (state.get(key) or {}).get(key) if isinstance(state.get(key), dict) else None
-        if not isinstance(box, dict):
+        if not isinstance(box, dict) or not isinstance(box.get("value") or "", str):
             return None
         values[key] = box.get("value") or ""
     return meta, values
