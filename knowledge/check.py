@@ -10,6 +10,7 @@ cache, duplicate marks not computed yet). Reads only: opening the folder to chec
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,7 @@ def _check_contents(db, home: Path, report: CheckReport, columns: dict[str, set[
         return
     _check_passages(db, report)
     _check_minutes(db, report, tables)
+    _check_status(db, report, tables)
     _check_caches(db, home, report)
     _count(db, report, tables)
 
@@ -256,7 +258,34 @@ def _check_minutes(db, report: CheckReport, tables: set[str]) -> None:
     if rows:
         report.warnings.append(f"accepted minutes not searchable yet: {_ids(rows)}; run `husbot minutes reindex`")
 
-    # TODO(status rounds, bot/status): submitted status answers whose search copy is missing, once that table settles
+
+def _check_status(db, report: CheckReport, tables: set[str]) -> None:
+    """Status answers (bot/status/) and their search copies, `status://PILOT/MONTH`: one document per pilot and month
+    holding its latest version (indexer/status.py); an answer with every field empty has none."""
+    if "status_answers" not in tables:
+        return
+    rows = _rows(db, "select d.path from documents d where d.path like 'status://%' and not exists "
+                     "(select 1 from status_answers a where 'status://' || a.pilot || '/' || a.month = d.path)")
+    if rows:
+        report.problems.append(f"searchable status answers that are not stored answers: {_ids(rows)}")
+    latest = _rows(db, "select a.pilot, a.month, a.indexed_at, a.answers, d.id from status_answers a "
+                       "left join documents d on d.path = 'status://' || a.pilot || '/' || a.month "
+                       "where a.version = (select max(b.version) from status_answers b "
+                       "where b.pilot = a.pilot and b.month = a.month) order by a.month, a.pilot")
+    missing = [(f"{pilot} {month}",) for pilot, month, indexed_at, answers, doc in latest
+               if indexed_at is None or (doc is None and _has_text(answers))]
+    if missing:
+        report.warnings.append(f"status answers not searchable yet (latest version): {_ids(missing)}; "
+                               "run `husbot status reindex`")
+
+
+def _has_text(answers: str | None) -> bool:
+    try:
+        values = json.loads(answers or "{}")
+    except ValueError:
+        return True
+    return isinstance(values, dict) and any(str(v or "").strip() for v in values.values())
+
 
 def _check_caches(db, home: Path, report: CheckReport) -> None:
     """The FAISS and lexical files are caches of SQLite: a stale or damaged one is rebuilt at the next start."""
@@ -294,7 +323,7 @@ def _check_caches(db, home: Path, report: CheckReport) -> None:
 
 def _count(db, report: CheckReport, tables: set[str]) -> None:
     c = report.counts
-    for table in ("documents", "passages", "embeddings", "minutes", "action_items"):
+    for table in ("documents", "passages", "embeddings", "minutes", "action_items", "status_answers"):
         if table in tables:
             c[table] = db.execute(f"select count(*) from {table}").fetchone()[0]
     c["kinds"] = {k or "": n for k, n in _rows(db, "select kind, count(*) from passages group by 1 order by 1")}

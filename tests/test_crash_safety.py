@@ -143,6 +143,42 @@ def test_check_fails_on_a_passage_without_a_document(small_index):
     assert any("1 passage(s) without a document" in p for p in problems)
 
 
+async def test_check_names_status_answers_whose_search_copy_is_missing_until_they_are_reindexed(small_index):
+    from bot import Bot
+
+    status = Bot(small_index).status.round
+    answer = status.submit("Narvik", "2025-03", {"status": "Delprosjektene går etter planen."}, by="kari")
+    # killed here: the answer is stored, its search copy was never made
+    report = check(small_index.home)
+    assert report.ok
+    assert report.warnings == ["status answers not searchable yet (latest version): Narvik 2025-03; "
+                               "run `husbot status reindex`"]
+    assert await status.index(answer)
+    assert check(small_index.home).warnings == []
+
+    small_index.store.delete_document("status://Narvik/2025-03")      # as `husbot index --prune` could
+    assert any("not searchable yet (latest version): Narvik 2025-03" in w for w in check(small_index.home).warnings)
+    assert await status.reindex() == (1, 1)
+    # an answer with every box empty has no search copy, and needs none
+    empty = status.book.add_answer("Stad", "2025-03", {"status": ""}, by="siri", platform="web",
+                                   at=status.now(), deadline=None, late=False)
+    assert await status.index(empty)
+    assert check(small_index.home).warnings == []
+
+
+async def test_check_fails_on_a_searchable_status_answer_that_is_not_a_stored_answer(small_index):
+    from bot import Bot
+
+    status = Bot(small_index).status.round
+    assert await status.index(status.submit("Narvik", "2025-03", {"status": "Alt går bra."}, by="kari"))
+    small_index.store.db.execute("delete from status_answers")
+    small_index.store.db.conn.commit()
+
+    problems = check(small_index.home).problems
+
+    assert problems == ["searchable status answers that are not stored answers: status://Narvik/2025-03"]
+
+
 def test_check_fails_on_a_schema_newer_than_this_husbot(small_index):
     small_index.store.db.execute("update meta set value = '999' where key = 'schema_version'")
     small_index.store.db.conn.commit()
