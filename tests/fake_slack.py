@@ -18,6 +18,7 @@ class FakeSlack:
 
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
+        self.delay = 0.0        # seconds each Web API call takes after it is recorded (a slow Slack)
         self.socket_received: list[dict] = []
         self.socket: web.WebSocketResponse | None = None
         self._ts = itertools.count(1)
@@ -98,6 +99,8 @@ class FakeSlack:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append((method, params))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         ts = f"1700000000.{next(self._ts):06d}"
         params["_ts"] = ts   # the ts Slack gave the posted message, for tests that click its buttons
         body = {
