@@ -296,18 +296,21 @@ def _check_caches(db, home: Path, report: CheckReport) -> None:
     gen = int(gen[0]) if gen else 0
     ids = np.asarray([r[0] for r in _rows(db, "select p.id from passages p join documents d on d.id = p.doc_id "
                                               "order by p.doc_id, p.seq")], np.int64)
-    files = [home / name for name in datafolder.CACHES]
+    state = datafolder.cache_state(home)
+    # why: with HUSBOT_LEXICAL=pg_trgm the lexical index lives in the database; there is no lexical.npz to expect
+    in_database = state.get("lexical") == "pg_trgm"
+    files = [home / name for name in datafolder.CACHES if not (in_database and name == "lexical.npz")]
     if not all(f.exists() for f in files):
         report.warnings.append("search indexes not built yet; the next start builds them")
         return
-    state = datafolder.cache_state(home)
-    if state.get("generation") != gen or state.get("passages") != len(ids) or state.get("lexical") != LEXICAL_FORMAT:
+    if state.get("generation") != gen or state.get("passages") != len(ids) or \
+            state.get("lexical") not in (LEXICAL_FORMAT, "pg_trgm"):
         report.warnings.append(f"search indexes are stale (built for generation {state.get('generation')}, store is at "
                                f"{gen}); the next start rebuilds them")
         return
     try:
         dense = vec.load(home / "passages.faiss")
-        lexical_rows = LexicalIndex.load(home / "lexical.npz").weights.shape[0]
+        lexical_rows = len(ids) if in_database else LexicalIndex.load(home / "lexical.npz").weights.shape[0]
     except Exception as e:  # noqa: BLE001 - a damaged cache is a finding, not a crash
         report.warnings.append(f"search indexes unreadable ({type(e).__name__}); the next start rebuilds them")
         return
