@@ -300,3 +300,28 @@ async def test_two_husbot_serve_processes_answer_each_slack_event_once(tmp_path,
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
+
+
+async def test_minutes_captured_across_both_servers_end_up_in_one_draft_and_are_found_through_either(servers):
+    """A meeting's messages reach whichever server the proxy picks; the capture, the draft and the accepted minutes
+    are one record in the database."""
+    a, b = servers
+    conv = {"conversation_id": "styringsgruppe"}
+    await a.post("/api/ask", {**conv, "text": "referat start styringsgruppe Narvik"})
+    await b.post("/api/ask", {**conv, "text": "Vedtak: Narvik kjøper inn felles møteromsbooking fra april."})
+    await a.post("/api/ask", {**conv, "text": "@Kari sender tilbudet til etatene innen fredag."})
+    draft = await b.post("/api/ask", {**conv, "text": "referat stopp"})
+    content = draft["data"]["minutes"]["content"]
+    assert any("møteromsbooking" in d for d in content["decisions"])
+    assert any("tilbudet" in x["text"] for x in content["actions"])
+    accepted = await a.post("/api/action", {**conv, "kind": "minutes_accept",
+                                            "value": str(draft["data"]["minutes"]["id"])})
+    assert accepted["kind"] == "minutes_accepted"
+    started = time.monotonic()
+    while True:
+        reply = await b.post("/api/ask", {"text": "Hva ble vedtatt om møteromsbooking i Narvik?",
+                                          "conversation_id": "etterpaa"})
+        if any(c["document"].startswith("referat-") for c in reply.get("citations", [])):
+            break
+        assert time.monotonic() - started < 5, reply
+        await asyncio.sleep(0.1)
