@@ -325,3 +325,18 @@ async def test_minutes_captured_across_both_servers_end_up_in_one_draft_and_are_
             break
         assert time.monotonic() - started < 5, reply
         await asyncio.sleep(0.1)
+
+
+async def test_a_status_answer_left_unindexed_is_made_searchable_by_the_hourly_job(servers):
+    """Two servers indexing the same pilot's status at once: the loser's answer is stored, and the re-index job
+    (at start-up and hourly, on whichever server takes it) makes the newest version searchable."""
+    a, b = servers
+    for s in servers:
+        s.bot.status.round.now = lambda: OPENING
+    answer = a.bot.status.round.book.add_answer("Narvik", "2025-05", {"status": "Kontorfellesskapet åpnet i mai."},
+                                                by="nora@narvik.no", platform="web", at=OPENING, deadline=None,
+                                                late=False)
+    assert answer["indexed_at"] is None          # stored, as if the server had died before indexing it
+    assert await b.bot.schedule.run("status_reindex", OPENING) == (1, 1)
+    assert a.bot.status.round.book.latest("Narvik", "2025-05")["indexed_at"]
+    assert await a.bot.schedule.run("status_reindex", OPENING) == (0, 0)

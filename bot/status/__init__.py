@@ -29,4 +29,6 @@ def install(bot) -> StatusChat:
     # why every 15 minutes: a round opened from the CLI (no Slack/Teams connection there) goes out soon after
     bot.schedule.add("status_round", chat.round.run_round, hour="*", minute="*/15")
     bot.schedule.add("status_reminders", chat.round.run_reminders, hour=hour, minute=0)
+    # at start-up (catch-up) and hourly: answers stored but not searchable (a kill, or two servers indexing at once)
+    bot.schedule.add("status_reindex", lambda now: chat.round.reindex(), minute=23)
     return chat
