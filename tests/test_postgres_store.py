@@ -116,3 +116,66 @@ def test_a_data_folder_pointed_at_another_database_rebuilds_its_search_caches(tm
     k.close()
     assert json.loads((home / "index-state.json").read_text())["store"] == id_b
     assert (home / "lexical.npz").stat().st_mtime_ns != before
+
+
+# -- SIGKILL during `husbot index` on PostgreSQL --------------------------------------------------------------------
+
+PG_KILLS = int(__import__("os").environ.get("HUSBOT_PG_KILLS", "4"))
+
+
+def _pg_snapshot(home, url) -> list:
+    store = open_store(home, url)
+    try:
+        return [tuple(r) for r in store.db.execute(
+            "select d.name, p.seq, p.text, (select d2.name || ':' || o.seq from passages o join documents d2 "
+            "on d2.id = o.doc_id where o.id = p.dup_of) from passages p join documents d on d.id = p.doc_id "
+            "order by d.name, p.seq").fetchall()]
+    finally:
+        store.close()
+
+
+def test_index_killed_at_random_moments_on_postgresql_recovers_to_the_clean_build(tmp_path, pg_server):
+    """As the SQLite kill test (test_crash_safety.py): every kill leaves the database as before or after a
+    document, never half; the next `husbot index` completes and equals a clean build."""
+    import os
+    import random
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from knowledge.check import check
+    from support import SAMPLE_CORPUS
+
+    husbot = str(Path(sys.executable).with_name("husbot"))
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+
+    def index(home, url) -> subprocess.Popen:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("HUSBOT_")}
+        environ.update({"HUSBOT_EMBEDDER": "hashing", "HUSBOT_DATABASE_URL": url, "HF_HUB_OFFLINE": "1"})
+        return subprocess.Popen([husbot, "--home", str(home), "index", str(corpus)], env=environ,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    clean_url = pg_server.create_database("kill_clean")
+    started = time.perf_counter()
+    assert index(tmp_path / "clean", clean_url).wait(timeout=300) == 0
+    duration = time.perf_counter() - started
+    expected = _pg_snapshot(tmp_path / "clean", clean_url)
+    assert len(expected) > 300
+
+    rng = random.Random(9)
+    killed = 0
+    for n in range(PG_KILLS):
+        url, home = pg_server.create_database(f"kill_{n}"), tmp_path / f"round-{n}"
+        proc = index(home, url)
+        time.sleep(rng.uniform(0.2, duration))
+        proc.send_signal(signal.SIGKILL)
+        killed += proc.wait() == -signal.SIGKILL
+        assert index(home, url).wait(timeout=300) == 0, f"round {n}: the next index failed"
+        report = check(home, url)
+        assert report.ok and report.warnings == [], (n, report.problems, report.warnings)
+        assert _pg_snapshot(home, url) == expected, f"round {n} differs from the clean build"
+    assert killed >= PG_KILLS * 0.75, f"only {killed} of {PG_KILLS} runs were killed before finishing"
