@@ -243,10 +243,6 @@ class PostgresTable:
                                [self.name]).fetchall()
         return {name: _PY_TYPES.get(t, str) for name, t in rows}
 
-    @property
-    def exists(self) -> bool:
-        return self.name in self.db.table_names()
-
     # -- rows --------------------------------------------------------------------------------------------------
     def _pk(self, pk=None) -> list[str]:
         if pk:
@@ -256,27 +252,22 @@ class PostgresTable:
             raise ValueError(f"table {self.name} has no primary key")
         return found
 
-    def insert(self, record: dict, pk=None, ignore: bool = False, replace: bool = False):
-        if replace:
-            return self.upsert(record, pk=pk)
-        cols = list(record)
+    def insert(self, record: dict, pk=None, ignore: bool = False):
         keys = self._pk(pk)
-        sql = (f"insert into {_q(self.name)} ({', '.join(_q(c) for c in cols)}) "
-               f"values ({', '.join(['%s'] * len(cols))})" + (" on conflict do nothing" if ignore else "")
+        sql = (f"insert into {_q(self.name)} ({', '.join(_q(c) for c in record)}) "
+               f"values ({', '.join('?' * len(record))})" + (" on conflict do nothing" if ignore else "")
                + f" returning {', '.join(_q(k) for k in keys)}")
-        with self.db._lock:
-            row = self.db._run(sql, _params(record.values())).fetchone()
+        row = self.db.execute(sql, list(record.values())).fetchone()
         self.last_pk = None if row is None else (row[0] if len(row) == 1 else tuple(row))
         return self
 
     def upsert(self, record: dict, pk=None):
         keys = self._pk(pk)
-        cols = list(record)
-        rest = [c for c in cols if c not in keys]
+        rest = [c for c in record if c not in keys]
         action = (f"do update set {', '.join(f'{_q(c)} = excluded.{_q(c)}' for c in rest)}" if rest else "do nothing")
-        sql = (f"insert into {_q(self.name)} ({', '.join(_q(c) for c in cols)}) "
-               f"values ({', '.join(['%s'] * len(cols))}) on conflict ({', '.join(_q(k) for k in keys)}) {action}")
-        self.db._run(sql, _params(record.values()))
+        self.db.execute(f"insert into {_q(self.name)} ({', '.join(_q(c) for c in record)}) "
+                        f"values ({', '.join('?' * len(record))}) on conflict ({', '.join(_q(k) for k in keys)}) "
+                        f"{action}", list(record.values()))
         self.last_pk = record[keys[0]] if len(keys) == 1 else tuple(record[k] for k in keys)
         return self
 
@@ -286,37 +277,27 @@ class PostgresTable:
                 self.upsert(r, pk=pk)
         return self
 
-    def insert_all(self, records, pk=None, ignore: bool = False):
-        with self.db.atomic():
-            for r in records:
-                self.insert(r, pk=pk, ignore=ignore)
-        return self
-
     def _where_pk(self, pk_values) -> tuple[str, list]:
         keys = self._pk()
         values = list(pk_values) if isinstance(pk_values, (list, tuple)) else [pk_values]
         if len(values) != len(keys):
             raise NotFoundError(f"{self.name}: need {len(keys)} key values")
-        return " and ".join(f"{_q(k)} = %s" for k in keys), _params(values)
+        return " and ".join(f"{_q(k)} = ?" for k in keys), values
 
     def get(self, pk_values) -> dict:
         where, args = self._where_pk(pk_values)
-        with self.db._lock:
-            cur = self.db._run(f"select * from {_q(self.name)} where {where}", args)
-            row = cur.fetchone()
-            names = [d.name for d in cur.description or []]
+        row = next(self.db.query(f"select * from {_q(self.name)} where {where}", args), None)
         if row is None:
             raise NotFoundError(f"{self.name}: no row {pk_values!r}")
-        return dict(zip(names, row))
+        return row
 
     def update(self, pk_values, updates: dict | None = None):
-        where, args = self._where_pk(pk_values)
-        updates = updates or {}
         if not updates:
             self.get(pk_values)
             return self
-        sets = ", ".join(f"{_q(c)} = %s" for c in updates)
-        cur = self.db._run(f"update {_q(self.name)} set {sets} where {where}", _params(updates.values()) + args)
+        where, args = self._where_pk(pk_values)
+        sets = ", ".join(f"{_q(c)} = ?" for c in updates)
+        cur = self.db.execute(f"update {_q(self.name)} set {sets} where {where}", [*updates.values(), *args])
         if cur.rowcount == 0:
             raise NotFoundError(f"{self.name}: no row {pk_values!r}")
         return self
@@ -338,15 +319,11 @@ class PostgresTable:
     def count(self) -> int:
         return self.db.execute(f"select count(*) from {_q(self.name)}").fetchone()[0]
 
-    def delete_where(self, where: str | None = None, where_args=None):
-        self.db.execute(f"delete from {_q(self.name)}" + (f" where {where}" if where else ""), where_args)
-        return self
-
 
 def reset_identities(db: PostgresDatabase) -> None:
     """After rows were copied in with their own ids: let each identity column count on from the highest id."""
     rows = db.execute("select table_name, column_name from information_schema.columns "
                       "where table_schema = current_schema() and is_identity = 'YES'").fetchall()
     for table, column in rows:
-        db.execute(f"select setval(pg_get_serial_sequence(?, ?), coalesce((select max({_q(column)}) from {_q(table)}), 0) + 1, false)",
-                   [_q(table), column])
+        top = f"coalesce((select max({_q(column)}) from {_q(table)}), 0) + 1"
+        db.execute(f"select setval(pg_get_serial_sequence(?, ?), {top}, false)", [_q(table), column])
