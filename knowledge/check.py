@@ -202,19 +202,24 @@ def _check_schema(db, report: CheckReport, tables: set[str]) -> bool:
     return True
 
 
+def _report_rows(db, out: list[str], checks: list[tuple[str, str]]) -> None:
+    """For each (query, message): when the query finds rows, add the message ({n} rows, their {ids})."""
+    for sql, message in checks:
+        rows = _rows(db, sql)
+        if rows:
+            out.append(message.format(n=len(rows), ids=_ids(rows)))
+
+
 def _check_passages(db, report: CheckReport) -> None:
     p = report.problems
-    rows = _rows(db, "select p.id from passages p left join documents d on d.id = p.doc_id where d.id is null")
-    if rows:
-        p.append(f"{len(rows)} passage(s) without a document: {_ids(rows)}")
-    rows = _rows(db, "select p.id from passages p left join embeddings e on e.passage_id = p.id "
-                     "where e.passage_id is null")
-    if rows:
-        p.append(f"{len(rows)} passage(s) without an embedding: {_ids(rows)}")
-    rows = _rows(db, "select e.passage_id from embeddings e left join passages p on p.id = e.passage_id "
-                     "where p.id is null")
-    if rows:
-        p.append(f"{len(rows)} embedding(s) without a passage: {_ids(rows)}")
+    _report_rows(db, p, [
+        ("select p.id from passages p left join documents d on d.id = p.doc_id where d.id is null",
+         "{n} passage(s) without a document: {ids}"),
+        ("select p.id from passages p left join embeddings e on e.passage_id = p.id where e.passage_id is null",
+         "{n} passage(s) without an embedding: {ids}"),
+        ("select e.passage_id from embeddings e left join passages p on p.id = e.passage_id where p.id is null",
+         "{n} embedding(s) without a passage: {ids}"),
+    ])
     dim = db.execute("select value from meta where key='embed_dim'").fetchone()
     if dim:
         rows = _rows(db, "select passage_id from embeddings where length(vector) != ?", [int(dim[0]) * 4])
@@ -224,11 +229,10 @@ def _check_passages(db, report: CheckReport) -> None:
                      "on p.doc_id = d.id group by d.id having count(p.id) != coalesce(d.n_passages, 0)")
     for name, said, found in rows[:20]:
         p.append(f"document {name} says {said} passages but has {found}")
-    rows = _rows(db, "select p.id from passages p where p.dup_of is not null "
-                     "and not exists (select 1 from passages o where o.id = p.dup_of)")
-    if rows:
-        p.append(f"{len(rows)} passage(s) marked as the twin of a passage that is gone: {_ids(rows)}; "
-                 "run `husbot index` to mark duplicates again")
+    _report_rows(db, p, [("select p.id from passages p where p.dup_of is not null "
+                          "and not exists (select 1 from passages o where o.id = p.dup_of)",
+                          "{n} passage(s) marked as the twin of a passage that is gone: {ids}; "
+                          "run `husbot index` to mark duplicates again")])
     n, top = db.execute("select count(*), coalesce(max(id), 0) from passages").fetchone()
     through = db.execute("select value from meta where key='dup_checked_through'").fetchone()
     if n >= 2 and top > int(through[0] if through else 0):
@@ -239,24 +243,20 @@ def _check_passages(db, report: CheckReport) -> None:
 def _check_minutes(db, report: CheckReport, tables: set[str]) -> None:
     if "minutes" not in tables:
         return
-    p = report.problems
-    for table in ("minutes_messages", "minutes_versions", "action_items"):
-        rows = _rows(db, f"select t.minutes_id from {table} t left join minutes m on m.id = t.minutes_id "
-                         "where m.id is null group by t.minutes_id")
-        if rows:
-            p.append(f"{table} point at minutes that are gone: {_ids(rows)}")
-    rows = _rows(db, "select m.id from minutes m where m.version > 0 and not exists (select 1 from minutes_versions v "
-                     "where v.minutes_id = m.id and v.version = m.version)")
-    if rows:
-        p.append(f"minutes without their current draft version: {_ids(rows)}")
-    rows = _rows(db, "select d.path from documents d where d.path like 'minutes://%' and not exists "
-                     "(select 1 from minutes m where 'minutes://' || m.id = d.path and m.status = 'accepted')")
-    if rows:
-        p.append(f"searchable minutes that are not accepted minutes: {_ids(rows)}")
-    rows = _rows(db, "select m.id from minutes m where m.status = 'accepted' and (m.indexed_at is null or not exists "
-                     "(select 1 from documents d where d.path = 'minutes://' || m.id))")
-    if rows:
-        report.warnings.append(f"accepted minutes not searchable yet: {_ids(rows)}; run `husbot minutes reindex`")
+    _report_rows(db, report.problems, [
+        *((f"select t.minutes_id from {table} t left join minutes m on m.id = t.minutes_id where m.id is null "
+           "group by t.minutes_id", f"{table} point at minutes that are gone: {{ids}}")
+          for table in ("minutes_messages", "minutes_versions", "action_items")),
+        ("select m.id from minutes m where m.version > 0 and not exists (select 1 from minutes_versions v "
+         "where v.minutes_id = m.id and v.version = m.version)", "minutes without their current draft version: {ids}"),
+        ("select d.path from documents d where d.path like 'minutes://%' and not exists "
+         "(select 1 from minutes m where 'minutes://' || m.id = d.path and m.status = 'accepted')",
+         "searchable minutes that are not accepted minutes: {ids}"),
+    ])
+    _report_rows(db, report.warnings, [
+        ("select m.id from minutes m where m.status = 'accepted' and (m.indexed_at is null or not exists "
+         "(select 1 from documents d where d.path = 'minutes://' || m.id))",
+         "accepted minutes not searchable yet: {ids}; run `husbot minutes reindex`")])
 
 
 def _check_status(db, report: CheckReport, tables: set[str]) -> None:
@@ -264,10 +264,10 @@ def _check_status(db, report: CheckReport, tables: set[str]) -> None:
     holding its latest version (indexer/status.py); an answer with every field empty has none."""
     if "status_answers" not in tables:
         return
-    rows = _rows(db, "select d.path from documents d where d.path like 'status://%' and not exists "
-                     "(select 1 from status_answers a where 'status://' || a.pilot || '/' || a.month = d.path)")
-    if rows:
-        report.problems.append(f"searchable status answers that are not stored answers: {_ids(rows)}")
+    _report_rows(db, report.problems, [
+        ("select d.path from documents d where d.path like 'status://%' and not exists "
+         "(select 1 from status_answers a where 'status://' || a.pilot || '/' || a.month = d.path)",
+         "searchable status answers that are not stored answers: {ids}")])
     latest = _rows(db, "select a.pilot, a.month, a.indexed_at, a.answers, d.id from status_answers a "
                        "left join documents d on d.path = 'status://' || a.pilot || '/' || a.month "
                        "where a.version = (select max(b.version) from status_answers b "
