@@ -34,7 +34,7 @@ from fake_slack import FakeSlack
 
 from adapters.cli.main import cli
 from indexer import index_paths
-from knowledge import Document, Knowledge, Passage, Settings
+from knowledge import Knowledge, Settings
 from knowledge.backup import BackupError, backup, restore
 from knowledge.check import check
 from knowledge.datafolder import CACHES, DATABASE, FolderInUse
@@ -507,6 +507,27 @@ def _serve(home: Path, port: int, **extra) -> subprocess.Popen:
     raise AssertionError("husbot serve did not start")
 
 
+def _kill_while(home: Path, client, args: tuple, rng: random.Random) -> None:
+    """Start `husbot serve`, let `client(port, *args, stop)` work against it, SIGKILL the server after 1-4 s."""
+    port = _free_port()
+    proc = _serve(home, port)
+    stop = threading.Event()
+    worker = threading.Thread(target=client, args=(port, *args, stop))
+    worker.start()
+    time.sleep(rng.uniform(1.0, 4.0))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stop.set()
+    worker.join(timeout=60)
+
+
+def _clean_restart(home: Path) -> None:
+    """Start and stop `husbot serve` cleanly: the start rebuilds search caches a kill left stale."""
+    proc = _serve(home, _free_port())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+
+
 def _meetings(port: int, first: int, acknowledged: dict, stop: threading.Event) -> None:
     """Capture, stop and accept one meeting after another; note each acceptance the server acknowledged."""
     n = first
@@ -531,17 +552,7 @@ def test_serve_killed_while_accepting_minutes_keeps_every_acknowledged_acceptanc
     rng = random.Random(SEED + 2)
     acknowledged: dict[int, str] = {}
     for round_no in range(SERVE_KILLS):
-        port = _free_port()
-        proc = _serve(home, port)
-        stop = threading.Event()
-        client = threading.Thread(target=_meetings, args=(port, 1000 * round_no, acknowledged, stop))
-        client.start()
-        time.sleep(rng.uniform(1.0, 4.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        stop.set()
-        client.join(timeout=60)
-
+        _kill_while(home, _meetings, (1000 * round_no, acknowledged), rng)
         report = check(home)
         assert report.ok, report.problems
         db = sqlite3.connect(f"file:{home / DATABASE}?mode=ro", uri=True)
@@ -560,9 +571,7 @@ def test_serve_killed_while_accepting_minutes_keeps_every_acknowledged_acceptanc
     assert acknowledged, "no acceptance was acknowledged before the kills"
     # a clean start rebuilds caches a kill left stale (as the status test below); acceptances the server stored but
     # never acknowledged are made searchable by the documented command
-    proc = _serve(home, _free_port())
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 0
+    _clean_restart(home)
     assert husbot(home, "minutes", "reindex").exit_code == 0
     report = check(home)
     assert report.ok and report.warnings == [], (report.problems, report.warnings)
@@ -641,17 +650,7 @@ def test_serve_killed_while_status_answers_are_submitted_keeps_every_acknowledge
     acknowledged: dict[str, str] = {}
     unindexed_seen = 0     # kills after which the check named an answer without its search copy
     for round_no in range(SERVE_KILLS):
-        port = _free_port()
-        proc = _serve(home, port)
-        stop = threading.Event()
-        client = threading.Thread(target=_submissions, args=(port, form_links, 1000 * round_no, acknowledged, stop))
-        client.start()
-        time.sleep(rng.uniform(1.0, 4.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        stop.set()
-        client.join(timeout=60)
-
+        _kill_while(home, _submissions, (form_links, 1000 * round_no, acknowledged), rng)
         report = check(home)
         assert report.ok, report.problems
         unindexed_seen += any("status answers not searchable yet" in w for w in report.warnings)
@@ -675,9 +674,7 @@ def test_serve_killed_while_status_answers_are_submitted_keeps_every_acknowledge
 
     # a clean start rebuilds caches a kill left stale; an answer stored but killed before its search copy was made
     # is named by the check and made searchable by the documented command
-    proc = _serve(home, _free_port())
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 0
+    _clean_restart(home)
     assert husbot(home, "status", "reindex").exit_code == 0
     report = check(home)
     assert report.ok and report.warnings == [], (report.problems, report.warnings)
